@@ -1,0 +1,301 @@
+#include "cli/cli.h"
+
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <set>
+
+#include "service/service.h"
+#include "util/errors.h"
+#include "util/paths.h"
+
+namespace stoflow::cli {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<std::string> kValueOptions = {"--db", "--status", "--platform", "--limit",
+                                             "--port", "--product"};
+const std::set<std::string> kFlags = {"--json", "--help", "-h"};
+
+struct Args {
+  std::optional<std::string> db;
+  std::vector<std::string> words;
+  std::map<std::string, std::string> options;
+  std::set<std::string> flags;
+
+  bool flag(const std::string& name) const { return flags.contains(name); }
+  std::optional<std::string> option(const std::string& name) const {
+    auto it = options.find(name);
+    return it == options.end() ? std::nullopt : std::optional(it->second);
+  }
+};
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Args parse(const std::vector<std::string>& argv) {
+  Args args;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (kValueOptions.contains(word)) {
+      if (i + 1 >= argv.size()) throw UsageError(word + " needs a value");
+      args.options[word] = argv[++i];
+    } else if (kFlags.contains(word)) {
+      args.flags.insert(word);
+    } else if (word.size() > 2 && word.rfind("--", 0) == 0) {
+      throw UsageError("unknown option " + word);
+    } else {
+      args.words.push_back(word);
+    }
+  }
+  args.db = args.option("--db");
+  return args;
+}
+
+int64_t parse_id(const std::string& text, const char* what) {
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || value <= 0) {
+    throw UsageError(std::string(what) + " must be a positive whole number, not \"" + text + "\"");
+  }
+  return value;
+}
+
+std::string text_or_dash(const json& value) {
+  if (value.is_null()) return "-";
+  if (value.is_string()) return value.get<std::string>().empty() ? "-" : value.get<std::string>();
+  return value.dump();
+}
+
+std::string progress_of(const json& queue) {
+  const json& p = queue["progress"];
+  return std::to_string(p["done"].get<int64_t>()) + "/" + text_or_dash(p["total"]);
+}
+
+void print_queue_table(const json& queues, std::ostream& out) {
+  out << std::left << std::setw(6) << "ID" << std::setw(9) << "PLATFORM" << std::setw(9)
+      << "PRODUCT" << std::setw(12) << "STATUS" << std::setw(9) << "STEPS" << std::setw(18)
+      << "CURRENT STEP"
+      << "MESSAGE\n";
+  for (const auto& q : queues) {
+    std::string message = q["paused_reason"].is_string() ? q["paused_reason"].get<std::string>()
+                                                          : text_or_dash(q["error_message"]);
+    out << std::left << std::setw(6) << q["id"].get<int64_t>() << std::setw(9)
+        << q["platform"].get<std::string>() << std::setw(9) << text_or_dash(q["product_id"])
+        << std::setw(12) << q["status"].get<std::string>() << std::setw(9) << progress_of(q)
+        << std::setw(18) << text_or_dash(q["current_step"]) << message << "\n";
+  }
+}
+
+void print_queue_detail(const json& q, std::ostream& out) {
+  out << "queue " << q["id"] << ": " << q["operation"].get<std::string>() << " of product "
+      << text_or_dash(q["product_id"]) << " on " << q["platform"].get<std::string>() << "\n"
+      << "  status:       " << q["status"].get<std::string>() << "\n"
+      << "  progress:     " << progress_of(q) << " steps, current "
+      << text_or_dash(q["current_step"]) << "\n";
+  if (q["error_message"].is_string()) out << "  error:        " << q["error_message"] << "\n";
+  if (q["paused_reason"].is_string()) out << "  paused:       " << q["paused_reason"] << "\n";
+  out << "  accumulated:  " << q["accumulated_data"].dump() << "\n"
+      << "  created:      " << q["created_at"].get<std::string>() << "\n"
+      << "  tasks:\n";
+  for (const auto& t : q["tasks"]) {
+    out << "    #" << t["id"] << " " << std::left << std::setw(16) << t["step"].get<std::string>()
+        << std::setw(11) << t["status"].get<std::string>() << t["http_method"].get<std::string>()
+        << " " << t["path"].get<std::string>() << "  (retries " << t["retry_count"] << "/"
+        << t["max_retries"] << ")";
+    if (t["error_message"].is_string()) out << "  " << t["error_message"].get<std::string>();
+    out << "\n";
+  }
+}
+
+service::Caller cli_caller() { return {"cli", "cli"}; }
+
+std::unique_ptr<service::Service> open_service(const Args& args) {
+  auto path = resolve_db_path(args.db);
+  return std::make_unique<service::Service>(service::Config::from_environment(path));
+}
+
+int cmd_products(const Args& args, std::ostream& out) {
+  if (args.words.size() < 2) throw UsageError("products needs a subcommand: import, list or show");
+  const std::string& sub = args.words[1];
+  auto service = open_service(args);
+  if (sub == "import") {
+    if (args.words.size() != 3) throw UsageError("usage: products import FILE.json");
+    auto ids = service->import_products_file(args.words[2]);
+    if (args.flag("--json")) {
+      out << json(ids).dump() << "\n";
+    } else {
+      for (int64_t id : ids) out << id << "\n";
+    }
+    return kOk;
+  }
+  if (sub == "list") {
+    json products = service->invoke("products.list", {{"limit", 1000}}, cli_caller());
+    if (args.flag("--json")) {
+      out << products.dump(2) << "\n";
+      return kOk;
+    }
+    out << std::left << std::setw(6) << "ID" << std::setw(10) << "PRICE" << std::setw(8)
+        << "PHOTOS"
+        << "TITLE\n";
+    for (const auto& p : products) {
+      int64_t cents = p["price_cents"];
+      std::string price = std::to_string(cents / 100) + "." + (cents % 100 < 10 ? "0" : "") +
+                          std::to_string(cents % 100);
+      out << std::left << std::setw(6) << p["id"].get<int64_t>() << std::setw(10) << price
+          << std::setw(8) << p["images"].size() << p["title"].get<std::string>() << "\n";
+    }
+    return kOk;
+  }
+  if (sub == "show") {
+    if (args.words.size() != 3) throw UsageError("usage: products show ID");
+    json product = service->invoke(
+        "products.get", {{"product_id", parse_id(args.words[2], "ID")}}, cli_caller());
+    out << product.dump(2) << "\n";
+    return kOk;
+  }
+  throw UsageError("unknown products subcommand \"" + sub + "\"");
+}
+
+int cmd_publish(const Args& args, std::ostream& out, std::ostream& err) {
+  if (args.words.size() < 3) throw UsageError("usage: publish PLATFORM PRODUCT_ID...");
+  std::vector<int64_t> ids;
+  for (size_t i = 2; i < args.words.size(); ++i) ids.push_back(parse_id(args.words[i], "PRODUCT_ID"));
+  auto service = open_service(args);
+  int status = kOk;
+  json receipts = json::array();
+  // Each product is its own operation: one refusal does not hold back the rest.
+  for (int64_t id : ids) {
+    try {
+      json receipt = service->invoke(
+          "products.publish", {{"platform", args.words[1]}, {"product_id", id}}, cli_caller());
+      receipts.push_back(receipt);
+      if (!args.flag("--json")) out << receipt["queue_id"].get<int64_t>() << "\n";
+    } catch (const AppError& e) {
+      err << "stoflow-host: product " << id << ": " << e.what() << "\n";
+      receipts.push_back({{"product_id", id},
+                          {"error", {{"code", static_cast<int>(e.code())}, {"message", e.what()}}}});
+      status = kFailed;
+    }
+  }
+  if (args.flag("--json")) out << receipts.dump(2) << "\n";
+  return status;
+}
+
+int cmd_queues(const Args& args, std::ostream& out) {
+  json params = json::object();
+  if (auto s = args.option("--status")) params["status"] = *s;
+  if (auto p = args.option("--platform")) params["platform"] = *p;
+  if (auto p = args.option("--product")) params["product_id"] = parse_id(*p, "--product");
+  if (auto l = args.option("--limit")) params["limit"] = parse_id(*l, "--limit");
+  auto service = open_service(args);
+  json queues = service->invoke("queues.list", params, cli_caller());
+  if (args.flag("--json")) {
+    out << queues.dump(2) << "\n";
+  } else {
+    print_queue_table(queues, out);
+  }
+  return kOk;
+}
+
+int cmd_queue_action(const Args& args, std::ostream& out, const std::string& method) {
+  if (args.words.size() != 2) throw UsageError("usage: " + args.words[0] + " QUEUE_ID");
+  auto service = open_service(args);
+  json queue = service->invoke(method, {{"queue_id", parse_id(args.words[1], "QUEUE_ID")}},
+                               cli_caller());
+  if (args.flag("--json") || method != "queues.get") {
+    if (args.flag("--json")) {
+      out << queue.dump(2) << "\n";
+    } else {
+      out << "queue " << queue["id"] << " is " << queue["status"].get<std::string>() << "\n";
+    }
+  } else {
+    print_queue_detail(queue, out);
+  }
+  return kOk;
+}
+
+int cmd_listings(const Args& args, std::ostream& out) {
+  json params = json::object();
+  if (auto p = args.option("--product")) params["product_id"] = parse_id(*p, "--product");
+  auto service = open_service(args);
+  json listings = service->invoke("listings.list", params, cli_caller());
+  if (args.flag("--json")) {
+    out << listings.dump(2) << "\n";
+    return kOk;
+  }
+  for (const auto& l : listings) {
+    out << "product " << l["product_id"] << " on " << l["platform"].get<std::string>() << ": "
+        << l["status"].get<std::string>() << " " << text_or_dash(l["remote_id"]) << " "
+        << text_or_dash(l["url"]) << "\n";
+  }
+  return kOk;
+}
+
+}  // namespace
+
+void print_usage(std::ostream& out) {
+  out << "stoflow-host " << service::host_version() << R"( - StoFlow Companion native host
+
+Usage:
+  stoflow-host [--db PATH] products import FILE.json   import products; prints their ids
+  stoflow-host [--db PATH] products list [--json]
+  stoflow-host [--db PATH] products show ID
+  stoflow-host [--db PATH] publish PLATFORM PRODUCT_ID...  queue publications; prints queue ids
+  stoflow-host [--db PATH] queues [--status S] [--platform P] [--product ID] [--json]
+  stoflow-host [--db PATH] queue ID [--json]            one queue and its tasks
+  stoflow-host [--db PATH] retry|resume|cancel QUEUE_ID
+  stoflow-host [--db PATH] listings [--product ID] [--json]
+  stoflow-host chrome-extension://ID/ | MANIFEST.json ADDON_ID   (started by the browser)
+
+The database is $STOFLOW_DB, else --db PATH, else the per-user data directory.
+Exit codes: 0 done, 1 the request failed, 2 bad usage.
+)";
+}
+
+int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  try {
+    Args args = parse(argv);
+    if (args.flag("--help") || args.flag("-h") || args.words.empty() || args.words[0] == "help") {
+      print_usage(args.words.empty() && !args.flag("--help") && !args.flag("-h") ? err : out);
+      return args.words.empty() && !args.flag("--help") && !args.flag("-h") ? kUsage : kOk;
+    }
+    const std::string& command = args.words[0];
+    if (command == "version" || command == "--version") {
+      out << "stoflow-host " << service::host_version() << "\n";
+      return kOk;
+    }
+    if (command == "products") return cmd_products(args, out);
+    if (command == "publish") return cmd_publish(args, out, err);
+    if (command == "queues") return cmd_queues(args, out);
+    if (command == "queue") return cmd_queue_action(args, out, "queues.get");
+    if (command == "retry") return cmd_queue_action(args, out, "queues.retry");
+    if (command == "resume") return cmd_queue_action(args, out, "queues.resume");
+    if (command == "cancel") return cmd_queue_action(args, out, "queues.cancel");
+    if (command == "listings") return cmd_listings(args, out);
+    throw UsageError("unknown command \"" + command + "\"");
+  } catch (const UsageError& e) {
+    err << "stoflow-host: " << e.what() << "\n(see stoflow-host --help)\n";
+    return kUsage;
+  } catch (const AppError& e) {
+    err << "stoflow-host: " << e.what() << "\n";
+    if (e.data().contains("missing_fields")) {
+      err << "  missing: " << e.data()["missing_fields"].dump() << "\n";
+    }
+    return kFailed;
+  } catch (const std::exception& e) {
+    err << "stoflow-host: " << e.what() << "\n";
+    return kFailed;
+  }
+}
+
+}  // namespace stoflow::cli

@@ -1,0 +1,257 @@
+#include "messaging/native_host.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "messaging/change_watcher.h"
+#include "messaging/framing.h"
+#include "messaging/rpc.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+namespace stoflow::messaging {
+
+using nlohmann::json;
+
+namespace {
+
+int g_signal_pipe[2] = {-1, -1};
+
+void on_signal(int) {
+  int saved = errno;
+  char byte = 1;
+  [[maybe_unused]] auto ignored = ::write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+
+void install_signal_handlers() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    throw std::runtime_error("cannot create the signal pipe");
+  }
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  // A browser that goes away closes the pipe: write() then reports EPIPE.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+constexpr int kForeignLeaseCheckMs = 1000;
+constexpr int kFallbackChangeCheckMs = 2000;
+constexpr size_t kReadChunk = 256 * 1024;
+
+}  // namespace
+
+int take_over_stdout() {
+  int private_out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (private_out < 0) throw std::runtime_error("cannot duplicate stdout");
+  ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  return private_out;
+}
+
+class NativeHost::Impl {
+ public:
+  Impl(service::Service& service, const std::string& client, NativeHostIo io)
+      : service_(service),
+        owner_(store::owners_dir_for(service.db_path())),
+        rpc_(service, {owner_.id(), client}),
+        io_(io),
+        watcher_(service.db_path()) {}
+
+  int run();
+
+ private:
+  bool read_input();
+  void handle_frames();
+  void handle_payload(const std::string& payload);
+  bool send(const json& message);
+  void maintain();
+  void announce();
+  int poll_timeout_ms();
+  void shutdown(const std::string& why);
+
+  service::Service& service_;
+  store::LeaseOwner owner_;
+  RpcHandler rpc_;
+  NativeHostIo io_;
+  ChangeWatcher watcher_;
+  FrameDecoder decoder_;
+  std::set<std::string> announced_;
+  bool spoken_ = false;  // the extension sent its first request
+  bool running_ = true;
+  bool output_broken_ = false;
+  int64_t next_foreign_check_ = 0;
+};
+
+NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)
+    : impl_(std::make_unique<Impl>(service, client, io)) {}
+NativeHost::~NativeHost() = default;
+int NativeHost::run() { return impl_->run(); }
+
+bool NativeHost::Impl::send(const json& message) {
+  std::string frame;
+  try {
+    frame = encode_frame(to_wire(message));
+  } catch (const AppError& e) {
+    // Too large for the browser: say so in a frame that fits.
+    json id = message.contains("id") ? message["id"] : json(nullptr);
+    frame = encode_frame(to_wire(rpc_error(id, e.code(), e.what())));
+  }
+  const char* data = frame.data();
+  size_t left = frame.size();
+  while (left > 0) {
+    ssize_t n = ::write(io_.out_fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      output_broken_ = true;
+      running_ = false;
+      return false;
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void NativeHost::Impl::handle_payload(const std::string& payload) {
+  auto reply = rpc_.handle(payload);
+  if (reply) send(*reply);
+  if (rpc_.last_method() == "tasks.list") announced_.clear();
+  if (reply) spoken_ = true;
+}
+
+void NativeHost::Impl::handle_frames() {
+  while (auto event = decoder_.next()) {
+    if (event->kind == FrameEvent::Kind::kOversize) {
+      log::warn("refused a frame of " + std::to_string(event->declared) + " bytes");
+      send(rpc_error(nullptr, ErrorCode::kTooLarge,
+                     "message of " + std::to_string(event->declared) +
+                         " bytes refused: the limit is " + std::to_string(kMaxIncomingFrame)));
+      continue;
+    }
+    handle_payload(event->payload);
+  }
+}
+
+// Returns false at end of input.
+bool NativeHost::Impl::read_input() {
+  std::string chunk(kReadChunk, '\0');
+  ssize_t n = ::read(io_.in_fd, chunk.data(), chunk.size());
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) {
+    if (decoder_.mid_frame()) {
+      send(rpc_error(nullptr, ErrorCode::kParseError,
+                     "input ended inside a frame: truncated length or message"));
+    }
+    return false;
+  }
+  chunk.resize(static_cast<size_t>(n));
+  decoder_.feed(chunk);
+  handle_frames();
+  return true;
+}
+
+void NativeHost::Impl::maintain() {
+  auto& engine = service_.engine();
+  int64_t now = now_ms();
+  if (auto deadline = engine.next_deadline_ms(); deadline && *deadline <= now) {
+    engine.expire_leases();
+  }
+  if (now >= next_foreign_check_) {
+    next_foreign_check_ = now + kForeignLeaseCheckMs;
+    auto dir = store::owners_dir_for(service_.db_path());
+    engine.recover_dead_owners(owner_.id(), [&](const std::string& owner) {
+      return store::LeaseOwner::is_alive(dir, owner);
+    });
+  }
+}
+
+// Tells the extension which platforms have a step for it, once per change:
+// a platform is announced again only after the extension listed tasks or the
+// platform stopped being ready in between.
+void NativeHost::Impl::announce() {
+  if (!spoken_ || !running_) return;
+  auto ready = service_.engine().ready_platforms();
+  std::set<std::string> ready_set(ready.begin(), ready.end());
+  std::set<std::string> still;
+  std::set_intersection(announced_.begin(), announced_.end(), ready_set.begin(), ready_set.end(),
+                        std::inserter(still, still.end()));
+  announced_ = still;
+  bool fresh = std::any_of(ready.begin(), ready.end(),
+                           [&](const std::string& p) { return !announced_.contains(p); });
+  if (!fresh) return;
+  send(rpc_notification("tasks.available", {{"platforms", ready}}));
+  announced_ = ready_set;
+}
+
+int NativeHost::Impl::poll_timeout_ms() {
+  int64_t now = now_ms();
+  int64_t wait = 60 * 60 * 1000;
+  if (auto deadline = service_.engine().next_deadline_ms()) wait = std::max<int64_t>(0, *deadline - now);
+  if (!service_.engine().foreign_owners(owner_.id()).empty()) {
+    wait = std::min<int64_t>(wait, std::max<int64_t>(0, next_foreign_check_ - now));
+  }
+  if (watcher_.fd() < 0) wait = std::min<int64_t>(wait, kFallbackChangeCheckMs);
+  return static_cast<int>(std::min<int64_t>(wait + 5, 60 * 60 * 1000));
+}
+
+void NativeHost::Impl::shutdown(const std::string& why) {
+  int released = service_.engine().release_owner(owner_.id(), "the browser connection closed");
+  log::info("native host stopping (" + why + "), released " + std::to_string(released) +
+            " lease(s)");
+}
+
+int NativeHost::Impl::run() {
+  install_signal_handlers();
+  log::info("native host serving " + service_.db_path().string() + " as " + owner_.id());
+  // A host that died holding leases is recovered now, not at lease expiry.
+  next_foreign_check_ = 0;
+  std::string stop_reason = "end of input";
+  while (running_) {
+    try {
+      maintain();
+      announce();
+    } catch (const std::exception& e) {
+      log::error(std::string("maintenance failed: ") + e.what());
+    }
+    if (!running_) break;
+    pollfd fds[3] = {{io_.in_fd, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
+    int count = watcher_.fd() >= 0 ? 3 : 2;
+    int ready = ::poll(fds, static_cast<nfds_t>(count), poll_timeout_ms());
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
+      stop_reason = std::string("poll failed: ") + strerror(errno);
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      stop_reason = "signal";
+      break;
+    }
+    if (count == 3 && (fds[2].revents & POLLIN)) watcher_.drain();
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      try {
+        if (!read_input()) break;
+      } catch (const std::exception& e) {
+        log::error(std::string("failed to serve a message: ") + e.what());
+      }
+    }
+  }
+  if (output_broken_) stop_reason = "broken pipe";
+  try {
+    shutdown(stop_reason);
+  } catch (const std::exception& e) {
+    log::error(std::string("shutdown failed: ") + e.what());
+  }
+  return 0;
+}
+
+}  // namespace stoflow::messaging

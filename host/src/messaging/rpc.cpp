@@ -1,0 +1,103 @@
+#include "messaging/rpc.h"
+
+#include "store/database.h"
+#include "util/log.h"
+
+namespace stoflow::messaging {
+
+using nlohmann::json;
+
+namespace {
+// Error texts may quote the offending input; keep them valid UTF-8.
+std::string printable(const std::string& text) {
+  std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  return json::parse(quoted).get<std::string>();
+}
+}  // namespace
+
+json rpc_error(const json& id, ErrorCode code, const std::string& message, const json& data) {
+  json error = {{"code", static_cast<int>(code)}, {"message", printable(message)}};
+  json details = data.is_object() ? data : json::object();
+  if (!data.is_null() && !data.is_object()) details["detail"] = data;
+  details["kind"] = error_kind(code);
+  error["data"] = details;
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", error}};
+}
+
+json rpc_notification(const std::string& method, const json& params) {
+  return {{"jsonrpc", "2.0"}, {"method", method}, {"params", params}};
+}
+
+std::string to_wire(const json& message) {
+  return message.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<json> RpcHandler::handle(std::string_view payload) {
+  last_method_.clear();
+  if (payload.empty()) {
+    return rpc_error(nullptr, ErrorCode::kInvalidRequest, "empty message (length 0)");
+  }
+  json message;
+  try {
+    message = json::parse(payload);
+  } catch (const json::parse_error& e) {
+    return rpc_error(nullptr, ErrorCode::kParseError,
+                     std::string("message is not valid UTF-8 JSON: ") + e.what());
+  }
+  if (message.is_array()) {
+    return rpc_error(nullptr, ErrorCode::kInvalidRequest,
+                     "batch requests are not supported; send one request per message");
+  }
+  if (!message.is_object()) {
+    return rpc_error(nullptr, ErrorCode::kInvalidRequest, "a message must be a JSON-RPC object");
+  }
+  json id = message.contains("id") ? message["id"] : json(nullptr);
+  bool id_ok = id.is_number_integer() || id.is_string();
+  if (message.contains("id") && !id_ok && !id.is_null()) {
+    return rpc_error(nullptr, ErrorCode::kInvalidRequest, "\"id\" must be a string or an integer");
+  }
+  if (auto v = message.find("jsonrpc"); v != message.end() && *v != "2.0") {
+    return rpc_error(id_ok ? id : json(nullptr), ErrorCode::kInvalidRequest,
+                     "\"jsonrpc\" must be \"2.0\"");
+  }
+  auto method = message.find("method");
+  if (method == message.end() && (message.contains("result") || message.contains("error"))) {
+    log::warn("ignoring a response object: this host sends no requests");
+    return std::nullopt;
+  }
+  if (method == message.end() || !method->is_string()) {
+    return rpc_error(id_ok ? id : json(nullptr), ErrorCode::kInvalidRequest,
+                     "\"method\" must be a string");
+  }
+  // Every method of ours returns something the caller needs, so a request
+  // without an id is a client bug worth reporting rather than a notification.
+  if (!id_ok) {
+    return rpc_error(nullptr, ErrorCode::kInvalidRequest,
+                     "\"id\" is missing: every request needs one (this host takes no notifications)");
+  }
+  json params = message.contains("params") ? message["params"] : json(nullptr);
+  if (!params.is_null() && !params.is_object()) {
+    return rpc_error(id, ErrorCode::kInvalidParams, "\"params\" must be an object");
+  }
+  return dispatch(id, *method, params);
+}
+
+json RpcHandler::dispatch(const json& id, const std::string& method, const json& params) {
+  try {
+    json result = service_.invoke(method, params, caller_);
+    last_method_ = method;
+    return {{"jsonrpc", "2.0"}, {"id", id}, {"result", result}};
+  } catch (const AppError& e) {
+    return rpc_error(id, e.code(), e.what(), e.data());
+  } catch (const json::exception& e) {
+    return rpc_error(id, ErrorCode::kInvalidParams, std::string("bad params: ") + e.what());
+  } catch (const store::DatabaseError& e) {
+    log::error(method + ": " + e.what());
+    return rpc_error(id, ErrorCode::kInternal, std::string("database error: ") + e.what());
+  } catch (const std::exception& e) {
+    log::error(method + ": " + e.what());
+    return rpc_error(id, ErrorCode::kInternal, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace stoflow::messaging

@@ -1,0 +1,189 @@
+#include "service/service.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "service/params.h"
+#include "store/migrations.h"
+#include "util/crypto.h"
+#include "util/errors.h"
+#include "util/paths.h"
+
+#ifndef STOFLOW_VERSION
+#define STOFLOW_VERSION "0.0.0"
+#endif
+
+namespace stoflow::service {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t env_int(const char* name, int64_t fallback) {
+  auto value = env(name);
+  if (!value) return fallback;
+  try {
+    return std::stoll(*value);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+json publish_receipt(const workflow::PublishReceipt& r) {
+  return {{"product_id", r.product_id}, {"status", "pending"},     {"message", r.message},
+          {"listing_id", r.listing_id}, {"queue_id", r.queue_id}, {"task_id", r.task_id}};
+}
+
+workflow::TaskReport read_report(const json& params) {
+  Params p(params);
+  workflow::TaskReport report;
+  report.task_id = p.integer("task_id", 1, INT64_MAX);
+  report.success = p.boolean("success");
+  if (auto status = p.optional_integer("http_status", 100, 599)) {
+    report.http_status = static_cast<int>(*status);
+  }
+  report.result = p.any("result");
+  report.error_message = p.optional_string("error_message");
+  report.error_kind = p.optional_string("error_kind");
+  report.retry_after_seconds = p.optional_number("retry_after", 0);
+  // nlohmann orders object keys, so equal params give equal fingerprints.
+  report.fingerprint = sha256_hex(params.dump());
+  return report;
+}
+
+}  // namespace
+
+const char* host_version() { return STOFLOW_VERSION; }
+
+Config Config::from_environment(fs::path db_path) {
+  Config config;
+  config.db_path = std::move(db_path);
+  config.engine.lease_ms = env_int("STOFLOW_LEASE_SECONDS", config.engine.lease_ms / 1000) * 1000;
+  config.engine.retry_delay_ms = env_int("STOFLOW_RETRY_DELAY_MS", config.engine.retry_delay_ms);
+  config.engine.default_rate_limit_ms =
+      env_int("STOFLOW_RATE_LIMIT_MS", config.engine.default_rate_limit_ms);
+  return config;
+}
+
+Service::Service(const Config& config)
+    : config_(config), registry_(workflow::Registry::with_builtin_platforms()) {
+  db_ = std::make_unique<store::Database>(config_.db_path);
+  store::migrate(*db_);
+  blobs_ = std::make_unique<store::BlobStore>(config_.db_path.string() + "-blobs");
+  products_ = std::make_unique<store::ProductStore>(*db_, *blobs_);
+  engine_ = std::make_unique<workflow::Engine>(*db_, *products_, registry_, config_.engine);
+  register_methods();
+}
+
+bool Service::has_method(const std::string& method) const { return methods_.contains(method); }
+
+json Service::invoke(const std::string& method, const json& params, const Caller& caller) {
+  auto it = methods_.find(method);
+  if (it == methods_.end()) {
+    throw AppError(ErrorCode::kMethodNotFound, "unknown method \"" + method + "\"",
+                   json{{"method", method}});
+  }
+  return it->second(params, caller);
+}
+
+std::vector<int64_t> Service::import_products(const json& products, const fs::path& base_dir) {
+  return products_->import(products, base_dir, nullptr);
+}
+
+std::vector<int64_t> Service::import_products_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw not_found("cannot open " + file.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  json products = json::parse(text.str(), nullptr, false);
+  if (products.is_discarded()) {
+    throw AppError(ErrorCode::kParseError, file.string() + " is not valid JSON");
+  }
+  return import_products(products, fs::absolute(file).parent_path());
+}
+
+void Service::register_methods() {
+  methods_["hello"] = [this](const json& params, const Caller&) {
+    Params p(params);  // the client's details are informative only
+    (void)p;
+    return json{{"host", "stoflow-host"},
+                {"version", host_version()},
+                {"protocol", kProtocolVersion},
+                {"platforms", registry_.platforms()}};
+  };
+  methods_["tasks.list"] = [this](const json& params, const Caller& caller) {
+    Params p(params);
+    int limit = static_cast<int>(p.optional_integer("limit", 1, 100).value_or(10));
+    return engine_->lease(caller.owner, limit);
+  };
+  methods_["tasks.result"] = [this](const json& params, const Caller& caller) {
+    return engine_->report(caller.owner, read_report(params));
+  };
+  methods_["blobs.read"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    std::string blob = p.string("blob");
+    if (!is_sha256_hex(blob)) {
+      throw invalid_params("\"blob\" must be a lowercase SHA-256 hex digest of a stored photo");
+    }
+    int64_t offset = p.integer("offset", 0, INT64_MAX);
+    int64_t length = p.integer("length", 1, INT64_MAX);
+    if (length > kMaxBlobChunk) {
+      throw AppError(ErrorCode::kTooLarge,
+                     "\"length\" is limited to " + std::to_string(kMaxBlobChunk) + " bytes",
+                     json{{"max_length", kMaxBlobChunk}});
+    }
+    std::string bytes;
+    int64_t size = blobs_->read(blob, offset, length, bytes);
+    auto data = std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    return json{{"blob", blob},
+                {"offset", offset},
+                {"size", size},
+                {"length", bytes.size()},
+                {"data", base64_encode(data)},
+                {"eof", offset + static_cast<int64_t>(bytes.size()) >= size}};
+  };
+  methods_["products.publish"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    return publish_receipt(
+        engine_->publish(p.string("platform"), p.integer("product_id", 1, INT64_MAX)));
+  };
+  methods_["products.get"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    return store::to_json(products_->get(p.integer("product_id", 1, INT64_MAX)));
+  };
+  methods_["products.list"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    json out = json::array();
+    int limit = static_cast<int>(p.optional_integer("limit", 1, 1000).value_or(100));
+    int64_t after = p.optional_integer("after_id", 0, INT64_MAX).value_or(0);
+    for (const auto& product : products_->list(limit, after)) out.push_back(store::to_json(product));
+    return out;
+  };
+  methods_["queues.list"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    workflow::QueueFilter filter;
+    filter.status = p.optional_string("status");
+    filter.platform = p.optional_string("platform");
+    filter.product_id = p.optional_integer("product_id", 1, INT64_MAX);
+    filter.limit = static_cast<int>(p.optional_integer("limit", 1, 1000).value_or(50));
+    return engine_->queues(filter);
+  };
+  methods_["queues.get"] = [this](const json& params, const Caller&) {
+    return engine_->queue(Params(params).integer("queue_id", 1, INT64_MAX), true);
+  };
+  methods_["queues.retry"] = [this](const json& params, const Caller&) {
+    return engine_->retry_queue(Params(params).integer("queue_id", 1, INT64_MAX));
+  };
+  methods_["queues.resume"] = [this](const json& params, const Caller&) {
+    return engine_->resume_queue(Params(params).integer("queue_id", 1, INT64_MAX));
+  };
+  methods_["queues.cancel"] = [this](const json& params, const Caller&) {
+    return engine_->cancel_queue(Params(params).integer("queue_id", 1, INT64_MAX));
+  };
+  methods_["listings.list"] = [this](const json& params, const Caller&) {
+    return engine_->listings(Params(params).optional_integer("product_id", 1, INT64_MAX));
+  };
+}
+
+}  // namespace stoflow::service

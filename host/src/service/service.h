@@ -1,0 +1,74 @@
+#pragma once
+// The service layer: the one place where requests become store and engine
+// calls. The stdio transport, the HTTP API and the CLI are thin front ends
+// over `invoke`, so they validate, answer and fail alike.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "store/blob_store.h"
+#include "store/database.h"
+#include "store/products.h"
+#include "workflow/engine.h"
+#include "workflow/registry.h"
+
+namespace stoflow::service {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr int64_t kMaxBlobChunk = 512 * 1024;
+
+struct Config {
+  std::filesystem::path db_path;
+  workflow::EngineOptions engine;
+
+  // Reads STOFLOW_LEASE_SECONDS, STOFLOW_RETRY_DELAY_MS, STOFLOW_RATE_LIMIT_MS.
+  static Config from_environment(std::filesystem::path db_path);
+};
+
+// Who is calling: leases are held by this id.
+struct Caller {
+  std::string owner;
+  std::string client;  // "stoflow-extension 0.1.0 (chrome)", "cli", ...
+};
+
+const char* host_version();
+
+class Service {
+ public:
+  explicit Service(const Config& config);
+
+  // Runs one named method (the names of docs/protocol.md). Throws AppError.
+  nlohmann::json invoke(const std::string& method, const nlohmann::json& params,
+                        const Caller& caller);
+  bool has_method(const std::string& method) const;
+
+  // Import reads the seller's files, which only local front ends may ask for.
+  std::vector<int64_t> import_products(const nlohmann::json& products,
+                                       const std::filesystem::path& base_dir);
+  std::vector<int64_t> import_products_file(const std::filesystem::path& file);
+
+  workflow::Engine& engine() { return *engine_; }
+  store::Database& db() { return *db_; }
+  store::BlobStore& blobs() { return *blobs_; }
+  store::ProductStore& products() { return *products_; }
+  const workflow::Registry& registry() const { return registry_; }
+  const std::filesystem::path& db_path() const { return config_.db_path; }
+
+ private:
+  using Handler = std::function<nlohmann::json(const nlohmann::json&, const Caller&)>;
+  void register_methods();
+
+  Config config_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::BlobStore> blobs_;
+  std::unique_ptr<store::ProductStore> products_;
+  workflow::Registry registry_;
+  std::unique_ptr<workflow::Engine> engine_;
+  std::map<std::string, Handler> methods_;
+};
+
+}  // namespace stoflow::service

@@ -1,0 +1,151 @@
+#include "store/database.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/paths.h"
+
+namespace stoflow::store {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, std::string_view what) {
+  throw DatabaseError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "no database"));
+}
+
+void check(sqlite3* db, int rc, std::string_view what) {
+  if (rc != SQLITE_OK) fail(db, what);
+}
+
+// SQLite would create the file with the process umask (often 0644); a seller's
+// catalogue and session-derived data must not be readable by other users.
+void create_private_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw DatabaseError("cannot create " + path.string());
+  ::fchmod(fd, 0600);
+  ::close(fd);
+}
+
+}  // namespace
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) fail(db, "prepare failed for `" + std::string(sql) + "`");
+}
+
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  other.stmt_ = nullptr;
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, int64_t value) {
+  check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  check(db_, sqlite3_bind_double(stmt_, index, value), "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  check(db_,
+        sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+        "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::nullptr_t) {
+  check(db_, sqlite3_bind_null(stmt_, index), "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, "statement failed");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+bool Statement::is_null(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
+
+std::string Statement::text(int column) const {
+  const auto* data = sqlite3_column_text(stmt_, column);
+  int size = sqlite3_column_bytes(stmt_, column);
+  return data ? std::string(reinterpret_cast<const char*>(data), static_cast<size_t>(size))
+              : std::string();
+}
+
+std::optional<std::string> Statement::optional_text(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return text(column);
+}
+
+std::optional<int64_t> Statement::optional_int64(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return int64(column);
+}
+
+Database::Database(const std::filesystem::path& path) : path_(path) {
+  ensure_private_dir(path.parent_path());
+  create_private_file(path);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
+    std::string message = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
+    sqlite3_close(handle_);
+    throw DatabaseError("cannot open " + path.string() + ": " + message);
+  }
+  sqlite3_extended_result_codes(handle_, 1);
+  sqlite3_busy_timeout(handle_, 10000);
+  // WAL lets the CLI and dashboard read while a browser host writes;
+  // synchronous=FULL makes every acknowledged result survive a power cut.
+  exec_script(
+      "PRAGMA journal_mode=WAL;"
+      "PRAGMA synchronous=FULL;"
+      "PRAGMA foreign_keys=ON;");
+}
+
+Database::~Database() {
+  if (handle_) sqlite3_close_v2(handle_);
+}
+
+void Database::exec_script(const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(handle_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw DatabaseError("SQL failed: " + message);
+  }
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec_script("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    db_.exec_script("ROLLBACK");
+  } catch (const std::exception& e) {
+    log::error(std::string("rollback failed: ") + e.what());
+  }
+}
+
+void Transaction::commit() {
+  db_.exec_script("COMMIT");
+  done_ = true;
+}
+
+}  // namespace stoflow::store

@@ -1,0 +1,115 @@
+#pragma once
+// A small RAII layer over the SQLite C API. Every statement is prepared and its
+// values bound, never spliced into SQL text.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stoflow::store {
+
+class Database;
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  Statement& operator=(Statement&&) = delete;
+
+  Statement& bind(int index, int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, std::nullptr_t);
+  template <typename T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind(index, nullptr);
+  }
+
+  template <typename... Args>
+  Statement& bind_all(Args&&... args) {
+    int index = 0;
+    (bind(++index, std::forward<Args>(args)), ...);
+    return *this;
+  }
+
+  // Advances to the next row; false when the statement is done.
+  bool step();
+  // Runs a statement that returns no rows.
+  void run();
+
+  bool is_null(int column) const;
+  int64_t int64(int column) const;
+  double real(int column) const;
+  std::string text(int column) const;
+  std::optional<std::string> optional_text(int column) const;
+  std::optional<int64_t> optional_int64(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Database {
+ public:
+  // Opens (creating with mode 0600 when missing) and configures the database for
+  // durability: WAL, synchronous=FULL, foreign keys, a busy timeout for the
+  // other processes (browser hosts, CLI, HTTP server) sharing the file.
+  explicit Database(const std::filesystem::path& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  template <typename... Args>
+  Statement query(std::string_view sql, Args&&... args) {
+    Statement statement(handle_, sql);
+    statement.bind_all(std::forward<Args>(args)...);
+    return statement;
+  }
+
+  template <typename... Args>
+  void exec(std::string_view sql, Args&&... args) {
+    query(sql, std::forward<Args>(args)...).run();
+  }
+
+  // For multi-statement scripts without parameters (migrations only).
+  void exec_script(const std::string& sql);
+  int64_t last_insert_id() const { return sqlite3_last_insert_rowid(handle_); }
+  int changes() const { return sqlite3_changes(handle_); }
+  const std::filesystem::path& path() const { return path_; }
+  sqlite3* handle() const { return handle_; }
+
+ private:
+  std::filesystem::path path_;
+  sqlite3* handle_ = nullptr;
+};
+
+// BEGIN IMMEDIATE takes the write lock up front, so two processes never both
+// read "no step in flight" and then both lease one. Rolls back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+class DatabaseError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace stoflow::store

@@ -1,0 +1,247 @@
+#include "store/products.h"
+
+#include <set>
+
+#include "util/clock.h"
+#include "util/errors.h"
+
+namespace stoflow::store {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxImagesPerProduct = 20;
+
+const std::set<std::string>& platform_keys() {
+  static const std::set<std::string> keys = {"vinted", "ebay", "etsy"};
+  return keys;
+}
+
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> keys = {"title", "description", "price_cents", "currency",
+                                             "images", "vinted", "ebay", "etsy"};
+  return keys;
+}
+
+bool is_url(const std::string& source) {
+  return source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0;
+}
+
+struct ProductDraft {
+  std::string title;
+  std::string description;
+  int64_t price_cents = 0;
+  std::string currency = "EUR";
+  json attributes = json::object();
+  std::vector<std::string> image_sources;
+  std::vector<ProductImage> images;
+};
+
+[[noreturn]] void reject(size_t index, const std::string& why) {
+  throw AppError(ErrorCode::kInvalidParams,
+                 "product #" + std::to_string(index + 1) + " in the file: " + why,
+                 json{{"product_index", index}});
+}
+
+ProductDraft parse_product(const json& item, size_t index) {
+  if (!item.is_object()) reject(index, "must be a JSON object");
+  for (const auto& [key, value] : item.items()) {
+    if (!known_keys().contains(key)) reject(index, "unknown field \"" + key + "\"");
+  }
+  ProductDraft draft;
+  auto title = item.find("title");
+  if (title == item.end() || !title->is_string() || title->get<std::string>().empty()) {
+    reject(index, "\"title\" must be a non-empty string");
+  }
+  draft.title = *title;
+  if (auto d = item.find("description"); d != item.end() && !d->is_null()) {
+    if (!d->is_string()) reject(index, "\"description\" must be a string");
+    draft.description = *d;
+  }
+  auto price = item.find("price_cents");
+  if (price == item.end() || !price->is_number_integer() || price->get<int64_t>() < 0) {
+    reject(index, "\"price_cents\" must be a whole number of cents, 0 or more");
+  }
+  draft.price_cents = *price;
+  if (auto c = item.find("currency"); c != item.end()) {
+    if (!c->is_string() || c->get<std::string>().size() != 3) {
+      reject(index, "\"currency\" must be a three-letter ISO 4217 code such as \"EUR\"");
+    }
+    draft.currency = *c;
+    for (auto& ch : draft.currency) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  }
+  if (auto images = item.find("images"); images != item.end()) {
+    if (!images->is_array()) reject(index, "\"images\" must be an array of paths or URLs");
+    if (images->size() > kMaxImagesPerProduct) {
+      reject(index, "at most " + std::to_string(kMaxImagesPerProduct) + " images per product");
+    }
+    for (const auto& source : *images) {
+      if (!source.is_string() || source.get<std::string>().empty()) {
+        reject(index, "every entry of \"images\" must be a non-empty string");
+      }
+      draft.image_sources.push_back(source);
+    }
+  }
+  for (const auto& key : platform_keys()) {
+    auto section = item.find(key);
+    if (section == item.end()) continue;
+    if (!section->is_object()) reject(index, "\"" + key + "\" must be an object of attributes");
+    draft.attributes[key] = *section;
+  }
+  return draft;
+}
+
+ProductImage store_image(BlobStore& blobs, const std::string& source, const fs::path& base_dir,
+                         const PhotoFetcher& fetch_url, size_t index, int position) {
+  StoredBlob blob;
+  std::string filename;
+  try {
+    if (is_url(source)) {
+      if (!fetch_url) reject(index, "photo URLs cannot be downloaded by this command");
+      blob = fetch_url(source);
+      auto slash = source.find_last_of('/');
+      filename = source.substr(slash + 1);
+      if (auto q = filename.find_first_of("?#"); q != std::string::npos) filename.resize(q);
+    } else {
+      fs::path path = fs::path(source).is_absolute() ? fs::path(source) : base_dir / source;
+      blob = blobs.put_file(path);
+      filename = path.filename().string();
+    }
+  } catch (const AppError& e) {
+    throw AppError(e.code(), "product #" + std::to_string(index + 1) + ": " + e.what(),
+                   json{{"product_index", index}, {"image", source}});
+  }
+  if (filename.empty()) filename = "photo-" + std::to_string(position + 1);
+  return {position, blob.sha256, filename, blob.content_type, blob.size, source};
+}
+
+}  // namespace
+
+const json& Product::platform_attributes(const std::string& platform) const {
+  static const json empty = json::object();
+  auto it = attributes.find(platform);
+  return it == attributes.end() ? empty : *it;
+}
+
+json to_json(const Product& product) {
+  json images = json::array();
+  for (const auto& image : product.images) {
+    images.push_back({{"position", image.position},
+                      {"blob", image.sha256},
+                      {"filename", image.filename},
+                      {"content_type", image.content_type},
+                      {"size", image.size},
+                      {"source", image.source}});
+  }
+  json out = {{"id", product.id},
+              {"title", product.title},
+              {"description", product.description},
+              {"price_cents", product.price_cents},
+              {"currency", product.currency},
+              {"images", images},
+              {"created_at", product.created_at},
+              {"updated_at", product.updated_at}};
+  for (const auto& [platform, attrs] : product.attributes.items()) out[platform] = attrs;
+  return out;
+}
+
+std::vector<int64_t> ProductStore::import(const json& products, const fs::path& base_dir,
+                                          const PhotoFetcher& fetch_url) {
+  if (!products.is_array()) {
+    throw invalid_params("the import file must hold a JSON array of products");
+  }
+  std::vector<ProductDraft> drafts;
+  for (size_t i = 0; i < products.size(); ++i) drafts.push_back(parse_product(products[i], i));
+  // Photos are copied before the transaction: blobs are content-addressed, so
+  // a copy left behind by a later failure is harmless and reused next time.
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    int position = 0;
+    for (const auto& source : drafts[i].image_sources) {
+      drafts[i].images.push_back(store_image(blobs_, source, base_dir, fetch_url, i, position++));
+    }
+  }
+
+  std::vector<int64_t> ids;
+  Transaction tx(db_);
+  std::string now = now_iso();
+  for (const auto& draft : drafts) {
+    db_.exec(
+        "INSERT INTO products (title, description, price_cents, currency, attributes, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        draft.title, draft.description, draft.price_cents, draft.currency, draft.attributes.dump(),
+        now, now);
+    int64_t id = db_.last_insert_id();
+    for (const auto& image : draft.images) {
+      db_.exec(
+          "INSERT OR IGNORE INTO blobs (sha256, size, content_type, created_at) VALUES (?, ?, ?, ?)",
+          image.sha256, image.size, image.content_type, now);
+      db_.exec(
+          "INSERT INTO product_images (product_id, position, blob_sha256, filename, source)"
+          " VALUES (?, ?, ?, ?, ?)",
+          id, image.position, image.sha256, image.filename, image.source);
+    }
+    ids.push_back(id);
+  }
+  tx.commit();
+  return ids;
+}
+
+std::vector<ProductImage> ProductStore::load_images(int64_t product_id) {
+  std::vector<ProductImage> images;
+  auto q = db_.query(
+      "SELECT i.position, i.blob_sha256, i.filename, b.content_type, b.size, i.source"
+      " FROM product_images i JOIN blobs b ON b.sha256 = i.blob_sha256"
+      " WHERE i.product_id = ? ORDER BY i.position",
+      product_id);
+  while (q.step()) {
+    images.push_back({static_cast<int>(q.int64(0)), q.text(1), q.text(2), q.text(3), q.int64(4),
+                      q.text(5)});
+  }
+  return images;
+}
+
+namespace {
+constexpr const char* kProductColumns =
+    "SELECT id, title, description, price_cents, currency, attributes, created_at, updated_at"
+    " FROM products";
+
+Product read_product(Statement& q) {
+  Product p;
+  p.id = q.int64(0);
+  p.title = q.text(1);
+  p.description = q.text(2);
+  p.price_cents = q.int64(3);
+  p.currency = q.text(4);
+  p.attributes = json::parse(q.text(5));
+  p.created_at = q.text(6);
+  p.updated_at = q.text(7);
+  return p;
+}
+}  // namespace
+
+std::optional<Product> ProductStore::find(int64_t id) {
+  auto q = db_.query(std::string(kProductColumns) + " WHERE id = ?", id);
+  if (!q.step()) return std::nullopt;
+  Product product = read_product(q);
+  product.images = load_images(id);
+  return product;
+}
+
+Product ProductStore::get(int64_t id) {
+  auto product = find(id);
+  if (!product) throw not_found("product " + std::to_string(id) + " does not exist");
+  return *product;
+}
+
+std::vector<Product> ProductStore::list(int limit, int64_t after_id) {
+  std::vector<Product> products;
+  auto q = db_.query(std::string(kProductColumns) + " WHERE id > ? ORDER BY id LIMIT ?", after_id,
+                     limit);
+  while (q.step()) products.push_back(read_product(q));
+  for (auto& product : products) product.images = load_images(product.id);
+  return products;
+}
+
+}  // namespace stoflow::store

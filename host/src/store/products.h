@@ -1,0 +1,65 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/blob_store.h"
+#include "store/database.h"
+
+namespace stoflow::store {
+
+struct ProductImage {
+  int position = 0;
+  std::string sha256;
+  std::string filename;
+  std::string content_type;
+  int64_t size = 0;
+  std::string source;  // the path or URL it was imported from
+};
+
+struct Product {
+  int64_t id = 0;
+  std::string title;
+  std::string description;
+  int64_t price_cents = 0;
+  std::string currency;
+  nlohmann::json attributes = nlohmann::json::object();  // per platform: {"vinted": {...}}
+  std::vector<ProductImage> images;
+  std::string created_at;
+  std::string updated_at;
+
+  // The platform's attribute object, or an empty object.
+  const nlohmann::json& platform_attributes(const std::string& platform) const;
+};
+
+nlohmann::json to_json(const Product& product);
+
+// Downloads a photo URL into the blob store (libcurl in production).
+using PhotoFetcher = std::function<StoredBlob(const std::string& url)>;
+
+class ProductStore {
+ public:
+  ProductStore(Database& db, BlobStore& blobs) : db_(db), blobs_(blobs) {}
+
+  // Validates every product, copies every photo into the blob store, then
+  // inserts all products in one transaction: a bad product anywhere in the
+  // file means nothing is imported. Relative photo paths resolve against base_dir.
+  std::vector<int64_t> import(const nlohmann::json& products, const std::filesystem::path& base_dir,
+                              const PhotoFetcher& fetch_url);
+
+  std::optional<Product> find(int64_t id);
+  Product get(int64_t id);  // throws not_found
+  std::vector<Product> list(int limit, int64_t after_id);
+
+ private:
+  std::vector<ProductImage> load_images(int64_t product_id);
+  Database& db_;
+  BlobStore& blobs_;
+};
+
+}  // namespace stoflow::store

@@ -1,0 +1,48 @@
+#include "util/paths.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace stoflow {
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::nullopt;
+  return std::string(value);
+}
+
+std::filesystem::path default_data_dir() {
+#if defined(_WIN32)
+  if (auto local = env("LOCALAPPDATA")) return std::filesystem::path(*local) / "StoFlow";
+  throw std::runtime_error("LOCALAPPDATA is not set");
+#else
+  auto home = env("HOME");
+#if defined(__APPLE__)
+  if (!home) throw std::runtime_error("HOME is not set");
+  return std::filesystem::path(*home) / "Library" / "Application Support" / "StoFlow";
+#else
+  if (auto xdg = env("XDG_DATA_HOME")) return std::filesystem::path(*xdg) / "stoflow";
+  if (!home) throw std::runtime_error("neither XDG_DATA_HOME nor HOME is set");
+  return std::filesystem::path(*home) / ".local" / "share" / "stoflow";
+#endif
+#endif
+}
+
+std::filesystem::path resolve_db_path(const std::optional<std::string>& cli_db) {
+  if (auto from_env = env("STOFLOW_DB")) return *from_env;
+  if (cli_db) return *cli_db;
+  return default_data_dir() / "stoflow.db";
+}
+
+void ensure_private_dir(const std::filesystem::path& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create " + dir.string() + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+}
+
+}  // namespace stoflow

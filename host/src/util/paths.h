@@ -1,0 +1,21 @@
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace stoflow {
+
+// The per-user data directory of design.md: $XDG_DATA_HOME/stoflow (Linux),
+// ~/Library/Application Support/StoFlow (macOS), %LOCALAPPDATA%\StoFlow (Windows).
+std::filesystem::path default_data_dir();
+
+// $STOFLOW_DB wins over --db so that a browser-launched host (which gets no
+// flags) and the CLI can be pointed at the same file by the environment.
+std::filesystem::path resolve_db_path(const std::optional<std::string>& cli_db);
+
+// Creates the directory (and parents) with owner-only permissions.
+void ensure_private_dir(const std::filesystem::path& dir);
+
+std::optional<std::string> env(const char* name);
+
+}  // namespace stoflow

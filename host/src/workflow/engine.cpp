@@ -1,0 +1,870 @@
+#include "workflow/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/clock.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace stoflow::workflow {
+
+using nlohmann::json;
+using store::Transaction;
+
+namespace {
+
+constexpr const char* kActiveQueueStatuses = "('queued', 'processing', 'paused')";
+
+const std::vector<std::string>& queue_statuses() {
+  static const std::vector<std::string> s = {"queued", "processing", "completed",
+                                             "failed", "paused",     "cancelled"};
+  return s;
+}
+
+json parse_or_null(const std::optional<std::string>& text) {
+  if (!text) return nullptr;
+  return json::parse(*text, nullptr, false);
+}
+
+std::string id_str(int64_t id) { return std::to_string(id); }
+
+}  // namespace
+
+struct Engine::TaskRow {
+  int64_t id = 0;
+  std::optional<int64_t> queue_id;
+  std::string platform;
+  std::string step;
+  std::string status;
+  int retry_count = 0;
+  int max_retries = 3;
+  std::optional<std::string> lease_owner;
+  std::optional<int64_t> lease_expires_at;
+};
+
+struct Engine::QueueRow {
+  int64_t id = 0;
+  std::string platform;
+  std::string operation;
+  std::optional<int64_t> product_id;
+  std::string status;
+  json accumulated;
+  json context;
+  int64_t position = 0;
+};
+
+struct Engine::Outcome {
+  enum class Kind { kSuccess, kFailure, kFatal, kPause, kDelay } kind = Kind::kFailure;
+  std::string message;
+  int64_t delay_ms = 0;
+};
+
+Engine::Engine(store::Database& db, store::ProductStore& products, const Registry& registry,
+               EngineOptions options)
+    : db_(db), products_(products), registry_(registry), options_(options) {}
+
+// ---------------------------------------------------------------- loading rows
+
+std::optional<Engine::TaskRow> Engine::load_task(int64_t task_id) {
+  auto q = db_.query(
+      "SELECT id, queue_id, platform, COALESCE(step, task_type, ''), status, retry_count,"
+      " max_retries, lease_owner, lease_expires_at FROM plugin_tasks WHERE id = ?",
+      task_id);
+  if (!q.step()) return std::nullopt;
+  return TaskRow{q.int64(0),
+                 q.optional_int64(1),
+                 q.text(2),
+                 q.text(3),
+                 q.text(4),
+                 static_cast<int>(q.int64(5)),
+                 static_cast<int>(q.int64(6)),
+                 q.optional_text(7),
+                 q.optional_int64(8)};
+}
+
+std::optional<Engine::QueueRow> Engine::load_queue(int64_t queue_id) {
+  auto q = db_.query(
+      "SELECT id, platform, operation, product_id, status, accumulated_data, context_data,"
+      " position FROM plugin_queue WHERE id = ?",
+      queue_id);
+  if (!q.step()) return std::nullopt;
+  return QueueRow{q.int64(0),
+                  q.text(1),
+                  q.text(2),
+                  q.optional_int64(3),
+                  q.text(4),
+                  json::parse(q.text(5)),
+                  json::parse(q.text(6)),
+                  q.int64(7)};
+}
+
+Engine::QueueRow Engine::require_queue(int64_t queue_id) {
+  auto queue = load_queue(queue_id);
+  if (!queue) throw not_found("queue " + id_str(queue_id) + " does not exist");
+  return *queue;
+}
+
+int64_t Engine::next_position() {
+  auto q = db_.query(
+      "INSERT INTO sequences (name, value) VALUES ('fifo', 1)"
+      " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value");
+  q.step();
+  return q.int64(0);
+}
+
+int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
+  db_.exec(
+      "INSERT INTO plugin_tasks (queue_id, platform, step, http_method, path, body_kind, payload,"
+      " status, max_retries, position, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+      queue.id, queue.platform, step.step, step.http_method, step.path, to_string(step.body),
+      step.payload.dump(), options_.max_retries, queue.position, now_iso());
+  int64_t task_id = db_.last_insert_id();
+  db_.exec("UPDATE plugin_queue SET current_step = ?, updated_at = ? WHERE id = ?", step.step,
+           now_iso(), queue.id);
+  return task_id;
+}
+
+// --------------------------------------------------------------------- publish
+
+PublishReceipt Engine::publish(const std::string& platform, int64_t product_id) {
+  const StepGenerator& generator = registry_.get(platform);
+  Transaction tx(db_);
+  store::Product product = products_.get(product_id);
+  auto missing = generator.missing_fields(product, kPublishProduct);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& field : missing) list += (list.empty() ? "" : ", ") + field;
+    throw AppError(ErrorCode::kIncomplete,
+                   "product " + id_str(product_id) + " cannot be published on " + platform +
+                       ": missing or invalid " + list,
+                   json{{"missing_fields", missing}, {"product_id", product_id}});
+  }
+
+  auto existing = db_.query("SELECT id, status FROM listings WHERE product_id = ? AND platform = ?",
+                            product_id, platform);
+  std::optional<int64_t> listing_id;
+  if (existing.step()) {
+    listing_id = existing.int64(0);
+    std::string status = existing.text(1);
+    if (status == "published") {
+      throw wrong_state("product " + id_str(product_id) + " is already published on " + platform);
+    }
+    auto active = db_.query(std::string("SELECT id FROM plugin_queue WHERE product_id = ? AND "
+                                        "platform = ? AND status IN ") +
+                                kActiveQueueStatuses,
+                            product_id, platform);
+    if (active.step()) {
+      int64_t queue_id = active.int64(0);
+      throw AppError(ErrorCode::kWrongState,
+                     "product " + id_str(product_id) + " is already queued for " + platform +
+                         " (queue " + id_str(queue_id) + ")",
+                     json{{"queue_id", queue_id}});
+    }
+  }
+
+  std::string now = now_iso();
+  if (listing_id) {
+    db_.exec(
+        "UPDATE listings SET status = 'pending', error_message = NULL, updated_at = ? WHERE id = ?",
+        now, *listing_id);
+  } else {
+    db_.exec(
+        "INSERT INTO listings (product_id, platform, status, created_at, updated_at)"
+        " VALUES (?, ?, 'pending', ?, ?)",
+        product_id, platform, now, now);
+    listing_id = db_.last_insert_id();
+  }
+
+  QueueRow queue;
+  queue.platform = platform;
+  queue.operation = kPublishProduct;
+  queue.product_id = product_id;
+  queue.accumulated = json::object();
+  queue.context = generator.initial_context(product, kPublishProduct);
+  queue.position = next_position();
+  db_.exec(
+      "INSERT INTO plugin_queue (platform, operation, product_id, status, accumulated_data,"
+      " context_data, position, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+      platform, queue.operation, product_id, queue.accumulated.dump(), queue.context.dump(),
+      queue.position, now, now);
+  queue.id = db_.last_insert_id();
+
+  auto first = generator.next_step(queue.operation, {product, queue.accumulated, queue.context});
+  if (!first) throw std::logic_error(platform + " generated no first step");
+  int64_t task_id = insert_step(queue, *first);
+  tx.commit();
+
+  log::info("queued " + platform + " publish of product " + id_str(product_id) + " as queue " +
+            id_str(queue.id) + ", first step " + first->step + " (task " + id_str(task_id) + ")");
+  return {product_id, *listing_id, queue.id, task_id,
+          "Publication request created (queue #" + id_str(queue.id) + ", task #" + id_str(task_id) +
+              "), waiting for the browser extension"};
+}
+
+int64_t Engine::enqueue_legacy(const LegacyTask& task) {
+  Transaction tx(db_);
+  int64_t position = next_position();
+  db_.exec(
+      "INSERT INTO plugin_tasks (queue_id, task_type, platform, http_method, path, body_kind,"
+      " payload, status, max_retries, position, created_at)"
+      " VALUES (NULL, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+      task.task_type, task.platform, task.http_method, task.path, to_string(task.body),
+      task.payload.dump(), options_.max_retries, position, now_iso());
+  int64_t id = db_.last_insert_id();
+  tx.commit();
+  return id;
+}
+
+// ---------------------------------------------------------------------- leases
+
+std::vector<std::string> Engine::active_platforms() {
+  std::vector<std::string> platforms;
+  auto q = db_.query(std::string("SELECT platform FROM plugin_queue WHERE status IN ") +
+                     kActiveQueueStatuses +
+                     " UNION SELECT platform FROM plugin_tasks WHERE queue_id IS NULL"
+                     " AND status IN ('pending', 'processing') ORDER BY 1");
+  while (q.step()) platforms.push_back(q.text(0));
+  return platforms;
+}
+
+// The step of `platform` that may be handed out now, if any. Strict FIFO: the
+// oldest unfinished operation is the only candidate, so a step waiting for a
+// retry (or a paused operation) holds back the later ones of its platform.
+std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t now) {
+  auto busy = db_.query(
+      "SELECT 1 FROM plugin_tasks WHERE platform = ? AND status = 'processing' LIMIT 1", platform);
+  if (busy.step()) return std::nullopt;
+
+  auto head = db_.query(std::string("SELECT kind, id, status FROM ("
+                                    " SELECT 'queue' AS kind, id, status, position FROM plugin_queue"
+                                    "  WHERE platform = ?1 AND status IN ") +
+                            kActiveQueueStatuses +
+                            " UNION ALL"
+                            " SELECT 'legacy', id, status, position FROM plugin_tasks"
+                            "  WHERE platform = ?1 AND queue_id IS NULL AND status = 'pending'"
+                            ") ORDER BY position LIMIT 1",
+                        platform);
+  if (!head.step()) return std::nullopt;
+  std::string kind = head.text(0);
+  int64_t id = head.int64(1);
+  if (kind == "queue" && head.text(2) == "paused") return std::nullopt;
+
+  auto task = kind == "legacy"
+                  ? db_.query("SELECT id, available_at FROM plugin_tasks WHERE id = ?", id)
+                  : db_.query(
+                        "SELECT id, available_at FROM plugin_tasks WHERE queue_id = ?"
+                        " AND status = 'pending' ORDER BY id LIMIT 1",
+                        id);
+  if (!task.step()) {
+    log::warn("queue " + id_str(id) + " is active but has no pending step");
+    return std::nullopt;
+  }
+  if (task.int64(1) > now) return std::nullopt;
+  return task.int64(0);
+}
+
+json Engine::task_view(int64_t task_id) {
+  auto q = db_.query(
+      "SELECT t.id, t.queue_id, t.platform, COALESCE(q.operation, t.task_type), "
+      " COALESCE(t.step, t.task_type), t.http_method, t.path, t.body_kind, t.payload,"
+      " t.retry_count, t.max_retries, t.created_at, t.lease_expires_at, t.task_type, t.status"
+      " FROM plugin_tasks t LEFT JOIN plugin_queue q ON q.id = t.queue_id WHERE t.id = ?",
+      task_id);
+  if (!q.step()) throw not_found("task " + id_str(task_id) + " does not exist");
+  json view = {{"id", q.int64(0)},
+               {"queue_id", q.is_null(1) ? json(nullptr) : json(q.int64(1))},
+               {"platform", q.text(2)},
+               {"operation", q.text(3)},
+               {"step", q.text(4)},
+               {"http_method", q.text(5)},
+               {"path", q.text(6)},
+               {"body", q.text(7)},
+               {"payload", json::parse(q.text(8))},
+               {"attempt", q.int64(9) + 1},
+               {"max_attempts", q.int64(10)},
+               {"created_at", q.text(11)},
+               {"status", q.text(14)}};
+  if (!q.is_null(12)) view["lease_expires_at"] = iso8601(q.int64(12));
+  if (!q.is_null(13)) view["task_type"] = q.text(13);
+  return view;
+}
+
+json Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) {
+  std::string now_text = iso8601(now);
+  db_.exec(
+      "UPDATE plugin_tasks SET status = 'processing', lease_owner = ?, lease_expires_at = ?,"
+      " started_at = ? WHERE id = ?",
+      owner, now + options_.lease_ms, now_text, task_id);
+  auto task = load_task(task_id);
+  db_.exec(
+      "INSERT INTO task_attempts (task_id, attempt, lease_owner, started_at) VALUES (?, ?, ?, ?)",
+      task_id, task->retry_count + 1, owner, now_text);
+  if (task->queue_id) {
+    db_.exec(
+        "UPDATE plugin_queue SET status = 'processing', current_step = ?, updated_at = ?"
+        " WHERE id = ? AND status = 'queued'",
+        task->step, now_text, *task->queue_id);
+  }
+  return task_view(task_id);
+}
+
+json Engine::lease(const std::string& owner, int limit) {
+  int64_t now = now_ms();
+  Transaction tx(db_);
+  json tasks = json::array();
+  auto held = db_.query(
+      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
+      " AND lease_expires_at > ? ORDER BY position",
+      owner, now);
+  std::vector<int64_t> held_ids;
+  while (held.step()) held_ids.push_back(held.int64(0));
+  for (int64_t id : held_ids) {
+    if (static_cast<int>(tasks.size()) >= limit) break;
+    tasks.push_back(task_view(id));
+  }
+  for (const auto& platform : active_platforms()) {
+    if (static_cast<int>(tasks.size()) >= limit) break;
+    if (auto task_id = ready_task(platform, now)) {
+      tasks.push_back(lease_task(*task_id, owner, now));
+      log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner);
+    }
+  }
+  tx.commit();
+  return tasks;
+}
+
+// --------------------------------------------------------------------- results
+
+Engine::Outcome Engine::classify(const TaskRow& task, const TaskReport& report) {
+  using Kind = Outcome::Kind;
+  int status = report.http_status.value_or(report.success ? 200 : 0);
+  bool http_ok = status >= 200 && status < 300;
+  if (report.success && http_ok) return {Kind::kSuccess, "", 0};
+
+  std::string kind = report.error_kind.value_or("");
+  std::string message = report.error_message.value_or("");
+  if (message.empty()) {
+    message = status > 0 ? "HTTP " + std::to_string(status) : "the step failed";
+  }
+  const StepGenerator* generator = registry_.find(task.platform);
+  if (kind.empty() || kind == "http") {
+    FailureKind platform_kind = generator ? generator->classify_failure(status, report.result)
+                                          : FailureKind::kRetry;
+    switch (platform_kind) {
+      case FailureKind::kSessionExpired: kind = "session_expired"; break;
+      case FailureKind::kChallenge: kind = "challenge"; break;
+      case FailureKind::kRateLimited: kind = "rate_limited"; break;
+      case FailureKind::kRetry: break;
+    }
+  }
+  if (kind == "session_expired") {
+    return {Kind::kPause,
+            "session expired on " + task.platform + ": log in again in the browser (" + message +
+                ")",
+            0};
+  }
+  if (kind == "challenge") {
+    return {Kind::kPause,
+            task.platform + " asked for a bot check: open the site in the browser, complete it,"
+                            " then resume (" +
+                message + ")",
+            0};
+  }
+  if (kind == "rate_limited") {
+    double seconds = report.retry_after_seconds.value_or(-1);
+    int64_t delay = seconds >= 0 ? static_cast<int64_t>(std::ceil(seconds * 1000))
+                                 : options_.default_rate_limit_ms;
+    return {Kind::kDelay, "rate limited by " + task.platform + ": " + message, delay};
+  }
+  // The executor refused the request before sending it: the same step would
+  // be refused again, so retrying only wastes the seller's time.
+  if (kind == "refused") return {Kind::kFatal, "refused by the extension: " + message, 0};
+  return {Kind::kFailure, message, 0};
+}
+
+void Engine::finish_attempt(int64_t task_id, const std::string& outcome,
+                            std::optional<int> http_status, const std::string& error,
+                            const std::string& fingerprint, const json& response) {
+  db_.exec(
+      "UPDATE task_attempts SET finished_at = ?, outcome = ?, http_status = ?, error_message = ?,"
+      " request_hash = ?, response = ? WHERE id = (SELECT MAX(id) FROM task_attempts"
+      " WHERE task_id = ?)",
+      now_iso(), outcome, http_status.has_value() ? std::optional<int64_t>(*http_status) : std::nullopt,
+      error.empty() ? std::optional<std::string>() : std::optional<std::string>(error),
+      fingerprint.empty() ? std::optional<std::string>() : std::optional<std::string>(fingerprint),
+      response.is_null() ? std::optional<std::string>() : std::optional<std::string>(response.dump()),
+      task_id);
+}
+
+void Engine::mark_listing(int64_t product_id, const std::string& platform,
+                          const std::string& status, const std::string& error,
+                          const ListingOutcome* outcome) {
+  std::string now = now_iso();
+  if (outcome) {
+    db_.exec(
+        "UPDATE listings SET status = ?, remote_id = ?, url = ?, error_message = NULL,"
+        " published_at = ?, updated_at = ? WHERE product_id = ? AND platform = ?",
+        status, outcome->remote_id, outcome->url, now, now, product_id, platform);
+  } else {
+    db_.exec(
+        "UPDATE listings SET status = ?, error_message = ?, updated_at = ?"
+        " WHERE product_id = ? AND platform = ?",
+        status, error.empty() ? std::optional<std::string>() : std::optional<std::string>(error),
+        now, product_id, platform);
+  }
+}
+
+json Engine::advance(const TaskRow& task, const json& body) {
+  std::string now = now_iso();
+  auto finish_task = [&] {
+    db_.exec(
+        "UPDATE plugin_tasks SET status = 'success', result = ?, error_message = NULL,"
+        " lease_owner = NULL, lease_expires_at = NULL, completed_at = ? WHERE id = ?",
+        body.dump(), now, task.id);
+  };
+  json response = {{"success", true},
+                   {"task_id", task.id},
+                   {"status", "success"},
+                   {"next_task_id", nullptr},
+                   {"queue_status", nullptr},
+                   {"message", "Task " + id_str(task.id) + " completed successfully"}};
+  if (!task.queue_id) {
+    finish_task();
+    return response;
+  }
+
+  QueueRow queue = require_queue(*task.queue_id);
+  const StepGenerator& generator = registry_.get(queue.platform);
+  json accumulated = generator.accumulate(queue.operation, task.step, body, queue.accumulated);
+  auto product = queue.product_id ? products_.find(*queue.product_id) : std::nullopt;
+  if (!product) throw ResponseError("product " + id_str(queue.product_id.value_or(0)) + " is gone");
+  finish_task();
+  queue.accumulated = accumulated;
+  db_.exec(
+      "UPDATE plugin_queue SET accumulated_data = ?, error_message = NULL, updated_at = ?"
+      " WHERE id = ?",
+      accumulated.dump(), now, queue.id);
+
+  auto next = generator.next_step(queue.operation, {*product, accumulated, queue.context});
+  if (next) {
+    int64_t next_id = insert_step(queue, *next);
+    db_.exec("UPDATE plugin_queue SET status = 'processing' WHERE id = ?", queue.id);
+    response["next_task_id"] = next_id;
+    response["queue_status"] = "processing";
+    return response;
+  }
+  ListingOutcome outcome = generator.outcome(accumulated);
+  db_.exec(
+      "UPDATE plugin_queue SET status = 'completed', current_step = NULL, updated_at = ?"
+      " WHERE id = ?",
+      now, queue.id);
+  mark_listing(*queue.product_id, queue.platform, "published", "", &outcome);
+  response["queue_status"] = "completed";
+  log::info("queue " + id_str(queue.id) + " completed: " + queue.platform + " listing " +
+            outcome.remote_id + " " + outcome.url);
+  return response;
+}
+
+json Engine::fail_attempt(const TaskRow& task, const std::string& message, bool final_now) {
+  int retries = final_now ? task.max_retries : task.retry_count + 1;
+  bool exhausted = retries >= task.max_retries;
+  std::string now = now_iso();
+  json response = {{"success", false}, {"task_id", task.id}};
+  if (exhausted) {
+    db_.exec(
+        "UPDATE plugin_tasks SET status = 'failed', retry_count = ?, error_message = ?,"
+        " lease_owner = NULL, lease_expires_at = NULL, completed_at = ? WHERE id = ?",
+        retries, message, now, task.id);
+    response["status"] = "failed";
+    response["next_task_id"] = nullptr;
+    response["message"] = "Task " + id_str(task.id) + " failed after " + std::to_string(retries) +
+                          " attempt(s): " + message;
+  } else {
+    int64_t backoff = options_.retry_delay_ms * (int64_t{1} << std::min(retries - 1, 10));
+    db_.exec(
+        "UPDATE plugin_tasks SET status = 'pending', retry_count = ?, error_message = ?,"
+        " lease_owner = NULL, lease_expires_at = NULL, available_at = ? WHERE id = ?",
+        retries, message, now_ms() + backoff, task.id);
+    response["status"] = "pending";
+    response["next_task_id"] = task.id;
+    response["message"] = "Task " + id_str(task.id) + " failed (attempt " +
+                          std::to_string(retries) + "/" + std::to_string(task.max_retries) +
+                          "), it will be retried: " + message;
+  }
+  response["queue_status"] = nullptr;
+  if (!task.queue_id) return response;
+
+  QueueRow queue = require_queue(*task.queue_id);
+  if (exhausted) {
+    db_.exec(
+        "UPDATE plugin_queue SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
+        message, now, queue.id);
+    if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "failed", message, nullptr);
+    response["queue_status"] = "failed";
+    log::warn("queue " + id_str(queue.id) + " failed at " + task.step + ": " + message);
+  } else {
+    db_.exec("UPDATE plugin_queue SET error_message = ?, updated_at = ? WHERE id = ?", message,
+             now, queue.id);
+    response["queue_status"] = queue.status == "queued" ? "processing" : queue.status;
+  }
+  return response;
+}
+
+json Engine::pause(const TaskRow& task, const std::string& reason) {
+  std::string now = now_iso();
+  db_.exec(
+      "UPDATE plugin_tasks SET status = 'pending', error_message = ?, lease_owner = NULL,"
+      " lease_expires_at = NULL WHERE id = ?",
+      reason, task.id);
+  json response = {{"success", false},
+                   {"task_id", task.id},
+                   {"status", "pending"},
+                   {"next_task_id", task.id},
+                   {"queue_status", nullptr},
+                   {"message", "Task " + id_str(task.id) + " paused: " + reason}};
+  if (task.queue_id) {
+    db_.exec(
+        "UPDATE plugin_queue SET status = 'paused', paused_reason = ?, updated_at = ? WHERE id = ?",
+        reason, now, *task.queue_id);
+    response["queue_status"] = "paused";
+    log::warn("queue " + id_str(*task.queue_id) + " paused: " + reason);
+  }
+  return response;
+}
+
+json Engine::delay(const TaskRow& task, int64_t delay_ms, const std::string& message) {
+  db_.exec(
+      "UPDATE plugin_tasks SET status = 'pending', error_message = ?, lease_owner = NULL,"
+      " lease_expires_at = NULL, available_at = ? WHERE id = ?",
+      message, now_ms() + delay_ms, task.id);
+  return {{"success", false},
+          {"task_id", task.id},
+          {"status", "pending"},
+          {"next_task_id", task.id},
+          {"queue_status", task.queue_id ? json("processing") : json(nullptr)},
+          {"retry_in_ms", delay_ms},
+          {"message", "Task " + id_str(task.id) + " will be retried in " +
+                          std::to_string((delay_ms + 999) / 1000) + " s: " + message}};
+}
+
+json Engine::apply(const TaskRow& task, const Outcome& outcome, const json& body) {
+  using Kind = Outcome::Kind;
+  switch (outcome.kind) {
+    case Kind::kSuccess:
+      try {
+        return advance(task, body);
+      } catch (const ResponseError& e) {
+        return fail_attempt(task, e.what(), false);
+      }
+    case Kind::kFailure: return fail_attempt(task, outcome.message, false);
+    case Kind::kFatal: return fail_attempt(task, outcome.message, true);
+    case Kind::kPause: return pause(task, outcome.message);
+    case Kind::kDelay: return delay(task, outcome.delay_ms, outcome.message);
+  }
+  throw std::logic_error("unhandled outcome");
+}
+
+json Engine::report(const std::string& owner, const TaskReport& report) {
+  Transaction tx(db_);
+  auto task = load_task(report.task_id);
+  if (!task) throw not_found("task " + id_str(report.task_id) + " does not exist");
+
+  bool held = task->status == "processing" && task->lease_owner == owner;
+  if (held && task->lease_expires_at.value_or(0) <= now_ms()) {
+    lose_lease(*task, "the lease expired before the result arrived");
+    tx.commit();
+    throw AppError(ErrorCode::kNotInFlight,
+                   "task " + id_str(task->id) + " is no longer in flight: its lease expired",
+                   json{{"task_id", task->id}});
+  }
+  if (!held) {
+    auto prior = db_.query(
+        "SELECT response FROM task_attempts WHERE task_id = ? AND request_hash = ?"
+        " AND response IS NOT NULL ORDER BY id DESC LIMIT 1",
+        task->id, report.fingerprint);
+    if (prior.step()) return json::parse(prior.text(0));
+    std::string why = task->status == "processing" ? "it is leased to another connection"
+                      : task->status == "pending"  ? "it is waiting to be handed out"
+                                                   : "it already ended as " + task->status;
+    throw AppError(ErrorCode::kNotInFlight,
+                   "task " + id_str(task->id) + " is not in flight for this connection: " + why,
+                   json{{"task_id", task->id}, {"status", task->status}});
+  }
+
+  Outcome outcome = classify(*task, report);
+  json body = report.result.is_null() ? json::object() : report.result;
+  json response = apply(*task, outcome, body);
+  static const char* kNames[] = {"success", "failure", "failure", "paused", "delayed"};
+  std::string error = outcome.kind == Outcome::Kind::kSuccess ? std::string() : outcome.message;
+  if (response["status"] == "pending" && outcome.kind == Outcome::Kind::kSuccess) {
+    error = response["message"];  // an unreadable success counts as a failure
+  }
+  finish_attempt(task->id, kNames[static_cast<int>(outcome.kind)], report.http_status, error,
+                 report.fingerprint, response);
+  tx.commit();
+  return response;
+}
+
+// --------------------------------------------------------- lease loss recovery
+
+// A lost lease counts as a failed attempt: a step that kills its executor
+// every time must end failed after max_retries instead of looping forever.
+void Engine::lose_lease(const TaskRow& task, const std::string& reason) {
+  log::warn("task " + id_str(task.id) + " lost its lease: " + reason);
+  json response = fail_attempt(task, "lease lost: " + reason, false);
+  finish_attempt(task.id, "lease_lost", std::nullopt, reason, "", nullptr);
+  (void)response;
+}
+
+int Engine::release_owner(const std::string& owner, const std::string& reason) {
+  Transaction tx(db_);
+  std::vector<int64_t> ids;
+  auto q = db_.query("SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?",
+                     owner);
+  while (q.step()) ids.push_back(q.int64(0));
+  for (int64_t id : ids) lose_lease(*load_task(id), reason);
+  tx.commit();
+  return static_cast<int>(ids.size());
+}
+
+int Engine::expire_leases() {
+  Transaction tx(db_);
+  std::vector<int64_t> ids;
+  auto q = db_.query(
+      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?",
+      now_ms());
+  while (q.step()) ids.push_back(q.int64(0));
+  for (int64_t id : ids) {
+    lose_lease(*load_task(id), "no result within " + std::to_string(options_.lease_ms / 1000) + " s");
+  }
+  tx.commit();
+  return static_cast<int>(ids.size());
+}
+
+std::vector<std::string> Engine::foreign_owners(const std::string& self) {
+  std::vector<std::string> owners;
+  auto q = db_.query(
+      "SELECT DISTINCT lease_owner FROM plugin_tasks WHERE status = 'processing'"
+      " AND lease_owner IS NOT NULL AND lease_owner != ?",
+      self);
+  while (q.step()) owners.push_back(q.text(0));
+  return owners;
+}
+
+int Engine::recover_dead_owners(const std::string& self,
+                                const std::function<bool(const std::string&)>& is_alive) {
+  int released = 0;
+  for (const auto& owner : foreign_owners(self)) {
+    if (!is_alive(owner)) released += release_owner(owner, "the host process holding it is gone");
+  }
+  return released;
+}
+
+std::vector<std::string> Engine::ready_platforms() {
+  int64_t now = now_ms();
+  std::vector<std::string> ready;
+  for (const auto& platform : active_platforms()) {
+    if (ready_task(platform, now)) ready.push_back(platform);
+  }
+  return ready;
+}
+
+std::optional<int64_t> Engine::next_deadline_ms() {
+  auto q = db_.query(
+      "SELECT MIN(t) FROM ("
+      " SELECT MIN(lease_expires_at) AS t FROM plugin_tasks WHERE status = 'processing'"
+      " UNION ALL"
+      " SELECT MIN(available_at) FROM plugin_tasks WHERE status = 'pending' AND available_at > ?)",
+      now_ms());
+  if (!q.step() || q.is_null(0)) return std::nullopt;
+  return q.int64(0);
+}
+
+// ------------------------------------------------------------- seller actions
+
+json Engine::retry_queue(int64_t queue_id) {
+  Transaction tx(db_);
+  QueueRow queue = require_queue(queue_id);
+  if (queue.status == "paused") {
+    tx.commit();
+    return resume_queue(queue_id);
+  }
+  if (queue.status != "failed" && queue.status != "cancelled") {
+    throw AppError(ErrorCode::kWrongState,
+                   "queue " + id_str(queue_id) + " is " + queue.status +
+                       "; only failed, cancelled or paused queues can be retried",
+                   json{{"status", queue.status}});
+  }
+  const StepGenerator& generator = registry_.get(queue.platform);
+  store::Product product = products_.get(queue.product_id.value_or(0));
+  auto missing = generator.missing_fields(product, queue.operation);
+  if (!missing.empty()) {
+    throw AppError(ErrorCode::kIncomplete, "the product is missing fields for " + queue.platform,
+                   json{{"missing_fields", missing}});
+  }
+  auto step = generator.next_step(queue.operation, {product, queue.accumulated, queue.context});
+  if (!step) throw wrong_state("queue " + id_str(queue_id) + " has no step left to run");
+  // A retry is a new request from the seller: it joins the back of the line.
+  queue.position = next_position();
+  db_.exec(
+      "UPDATE plugin_queue SET status = 'queued', error_message = NULL, paused_reason = NULL,"
+      " retry_count = retry_count + 1, position = ?, updated_at = ? WHERE id = ?",
+      queue.position, now_iso(), queue_id);
+  insert_step(queue, *step);
+  if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "pending", "", nullptr);
+  tx.commit();
+  return this->queue(queue_id, false);
+}
+
+json Engine::resume_queue(int64_t queue_id) {
+  Transaction tx(db_);
+  QueueRow queue = require_queue(queue_id);
+  if (queue.status != "paused") {
+    throw AppError(ErrorCode::kWrongState,
+                   "queue " + id_str(queue_id) + " is " + queue.status + ", not paused",
+                   json{{"status", queue.status}});
+  }
+  auto done = db_.query(
+      "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
+  done.step();
+  db_.exec(
+      "UPDATE plugin_queue SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
+      done.int64(0) > 0 ? "processing" : "queued", now_iso(), queue_id);
+  db_.exec("UPDATE plugin_tasks SET available_at = 0 WHERE queue_id = ? AND status = 'pending'",
+           queue_id);
+  tx.commit();
+  return this->queue(queue_id, false);
+}
+
+json Engine::cancel_queue(int64_t queue_id) {
+  Transaction tx(db_);
+  QueueRow queue = require_queue(queue_id);
+  if (queue.status != "queued" && queue.status != "processing" && queue.status != "paused") {
+    throw AppError(ErrorCode::kWrongState,
+                   "queue " + id_str(queue_id) + " is already " + queue.status,
+                   json{{"status", queue.status}});
+  }
+  std::string now = now_iso();
+  const std::string reason = "cancelled by the seller";
+  db_.exec(
+      "UPDATE plugin_tasks SET status = 'failed', error_message = ?, lease_owner = NULL,"
+      " lease_expires_at = NULL, completed_at = ? WHERE queue_id = ?"
+      " AND status IN ('pending', 'processing')",
+      reason, now, queue_id);
+  db_.exec(
+      "UPDATE plugin_queue SET status = 'cancelled', error_message = ?, paused_reason = NULL,"
+      " updated_at = ? WHERE id = ?",
+      reason, now, queue_id);
+  if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "failed", reason, nullptr);
+  tx.commit();
+  return this->queue(queue_id, false);
+}
+
+// ---------------------------------------------------------------------- views
+
+json Engine::queue(int64_t queue_id, bool with_tasks) {
+  auto q = db_.query(
+      "SELECT id, platform, operation, product_id, status, current_step, accumulated_data,"
+      " context_data, error_message, paused_reason, retry_count, created_at, updated_at"
+      " FROM plugin_queue WHERE id = ?",
+      queue_id);
+  if (!q.step()) throw not_found("queue " + id_str(queue_id) + " does not exist");
+  json view = {{"id", q.int64(0)},
+               {"platform", q.text(1)},
+               {"operation", q.text(2)},
+               {"product_id", q.is_null(3) ? json(nullptr) : json(q.int64(3))},
+               {"status", q.text(4)},
+               {"current_step", parse_or_null(std::nullopt)},
+               {"accumulated_data", json::parse(q.text(6))},
+               {"context_data", json::parse(q.text(7))},
+               {"error_message", q.is_null(8) ? json(nullptr) : json(q.text(8))},
+               {"paused_reason", q.is_null(9) ? json(nullptr) : json(q.text(9))},
+               {"retry_count", q.int64(10)},
+               {"created_at", q.text(11)},
+               {"updated_at", q.text(12)}};
+  if (!q.is_null(5)) view["current_step"] = q.text(5);
+
+  auto done = db_.query(
+      "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
+  done.step();
+  json total = nullptr;
+  const StepGenerator* generator = registry_.find(view["platform"]);
+  if (generator && view["product_id"].is_number()) {
+    if (auto product = products_.find(view["product_id"])) {
+      total = generator->total_steps(view["operation"], *product);
+    }
+  }
+  view["progress"] = {{"done", done.int64(0)}, {"total", total}, {"current_step", view["current_step"]}};
+
+  if (with_tasks) {
+    json tasks = json::array();
+    auto t = db_.query(
+        "SELECT id, step, status, http_method, path, body_kind, payload, result, error_message,"
+        " retry_count, max_retries, created_at, started_at, completed_at, lease_expires_at"
+        " FROM plugin_tasks WHERE queue_id = ? ORDER BY id",
+        queue_id);
+    while (t.step()) {
+      json task = {{"id", t.int64(0)},
+                   {"step", t.text(1)},
+                   {"status", t.text(2)},
+                   {"http_method", t.text(3)},
+                   {"path", t.text(4)},
+                   {"body", t.text(5)},
+                   {"payload", json::parse(t.text(6))},
+                   {"result", parse_or_null(t.optional_text(7))},
+                   {"error_message", t.is_null(8) ? json(nullptr) : json(t.text(8))},
+                   {"retry_count", t.int64(9)},
+                   {"max_retries", t.int64(10)},
+                   {"created_at", t.text(11)},
+                   {"started_at", t.is_null(12) ? json(nullptr) : json(t.text(12))},
+                   {"completed_at", t.is_null(13) ? json(nullptr) : json(t.text(13))}};
+      if (!t.is_null(14)) task["lease_expires_at"] = iso8601(t.int64(14));
+      tasks.push_back(task);
+    }
+    view["tasks"] = tasks;
+  }
+  return view;
+}
+
+json Engine::queues(const QueueFilter& filter) {
+  if (filter.status &&
+      std::find(queue_statuses().begin(), queue_statuses().end(), *filter.status) ==
+          queue_statuses().end()) {
+    throw invalid_params("unknown queue status \"" + *filter.status +
+                         "\" (queued, processing, completed, failed, paused, cancelled)");
+  }
+  auto q = db_.query(
+      "SELECT id FROM plugin_queue WHERE (?1 IS NULL OR status = ?1)"
+      " AND (?2 IS NULL OR platform = ?2) AND (?3 IS NULL OR product_id = ?3)"
+      " ORDER BY id DESC LIMIT ?4",
+      filter.status, filter.platform, filter.product_id, filter.limit);
+  std::vector<int64_t> ids;
+  while (q.step()) ids.push_back(q.int64(0));
+  json out = json::array();
+  for (int64_t id : ids) out.push_back(queue(id, false));
+  return out;
+}
+
+json Engine::listings(std::optional<int64_t> product_id) {
+  auto q = db_.query(
+      "SELECT id, product_id, platform, status, remote_id, url, error_message, created_at,"
+      " updated_at, published_at FROM listings WHERE (?1 IS NULL OR product_id = ?1) ORDER BY id",
+      product_id);
+  json out = json::array();
+  while (q.step()) {
+    out.push_back({{"id", q.int64(0)},
+                   {"product_id", q.int64(1)},
+                   {"platform", q.text(2)},
+                   {"status", q.text(3)},
+                   {"remote_id", q.is_null(4) ? json(nullptr) : json(q.text(4))},
+                   {"url", q.is_null(5) ? json(nullptr) : json(q.text(5))},
+                   {"error_message", q.is_null(6) ? json(nullptr) : json(q.text(6))},
+                   {"created_at", q.text(7)},
+                   {"updated_at", q.text(8)},
+                   {"published_at", q.is_null(9) ? json(nullptr) : json(q.text(9))}});
+  }
+  return out;
+}
+
+}  // namespace stoflow::workflow

@@ -1,0 +1,131 @@
+#pragma once
+// The platform-agnostic step engine: every transition of a task, its queue
+// and its listing row happens in one SQLite transaction, so a crash at any
+// point leaves either the state before or the state after, never a mix.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+#include "store/products.h"
+#include "workflow/registry.h"
+
+namespace stoflow::workflow {
+
+struct EngineOptions {
+  int64_t lease_ms = 10 * 60 * 1000;
+  int64_t retry_delay_ms = 2000;  // doubled after each failed attempt
+  int64_t default_rate_limit_ms = 60 * 1000;
+  int max_retries = 3;
+};
+
+struct PublishReceipt {
+  int64_t product_id = 0;
+  int64_t listing_id = 0;
+  int64_t queue_id = 0;
+  int64_t task_id = 0;
+  std::string message;
+};
+
+struct TaskReport {
+  int64_t task_id = 0;
+  bool success = false;
+  std::optional<int> http_status;
+  nlohmann::json result;  // null when absent
+  std::optional<std::string> error_message;
+  std::optional<std::string> error_kind;
+  std::optional<double> retry_after_seconds;
+  std::string fingerprint;  // identifies a repeated report (hash of its params)
+};
+
+struct QueueFilter {
+  std::optional<std::string> status = std::nullopt;
+  std::optional<std::string> platform = std::nullopt;
+  std::optional<int64_t> product_id = std::nullopt;
+  int limit = 50;
+};
+
+struct LegacyTask {
+  std::string platform;
+  std::string task_type;
+  std::string http_method;
+  std::string path;
+  BodyKind body = BodyKind::kJson;
+  nlohmann::json payload = nlohmann::json::object();
+};
+
+class Engine {
+ public:
+  Engine(store::Database& db, store::ProductStore& products, const Registry& registry,
+         EngineOptions options);
+
+  // Listing row pending + queue + its first step only.
+  PublishReceipt publish(const std::string& platform, int64_t product_id);
+  int64_t enqueue_legacy(const LegacyTask& task);
+
+  // Leases the ready steps to `owner` (at most one in flight per platform,
+  // oldest operation first) and returns them with those it already holds.
+  nlohmann::json lease(const std::string& owner, int limit);
+  // Applies a result once; a repeated identical report gets the same answer.
+  nlohmann::json report(const std::string& owner, const TaskReport& report);
+
+  nlohmann::json retry_queue(int64_t queue_id);
+  nlohmann::json resume_queue(int64_t queue_id);
+  nlohmann::json cancel_queue(int64_t queue_id);
+
+  // Lease endings other than a result. Each counts as a failed attempt.
+  int release_owner(const std::string& owner, const std::string& reason);
+  int expire_leases();
+  int recover_dead_owners(const std::string& self,
+                          const std::function<bool(const std::string&)>& is_alive);
+
+  std::vector<std::string> ready_platforms();
+  // Earliest moment a lease expires or a delayed retry becomes ready.
+  std::optional<int64_t> next_deadline_ms();
+  std::vector<std::string> foreign_owners(const std::string& self);
+
+  nlohmann::json queue(int64_t queue_id, bool with_tasks);
+  nlohmann::json queues(const QueueFilter& filter);
+  nlohmann::json listings(std::optional<int64_t> product_id);
+
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  struct TaskRow;
+  struct QueueRow;
+  struct Outcome;
+
+  std::optional<TaskRow> load_task(int64_t task_id);
+  std::optional<QueueRow> load_queue(int64_t queue_id);
+  QueueRow require_queue(int64_t queue_id);
+  std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
+  std::vector<std::string> active_platforms();
+  nlohmann::json lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  nlohmann::json task_view(int64_t task_id);
+  int64_t insert_step(const QueueRow& queue, const StepSpec& step);
+  int64_t next_position();
+
+  Outcome classify(const TaskRow& task, const TaskReport& report);
+  nlohmann::json apply(const TaskRow& task, const Outcome& outcome, const nlohmann::json& body);
+  nlohmann::json advance(const TaskRow& task, const nlohmann::json& body);
+  nlohmann::json fail_attempt(const TaskRow& task, const std::string& message, bool final_now);
+  nlohmann::json pause(const TaskRow& task, const std::string& reason);
+  nlohmann::json delay(const TaskRow& task, int64_t delay_ms, const std::string& message);
+  void finish_attempt(int64_t task_id, const std::string& outcome, std::optional<int> http_status,
+                      const std::string& error, const std::string& fingerprint,
+                      const nlohmann::json& response);
+  void lose_lease(const TaskRow& task, const std::string& reason);
+  void mark_listing(int64_t product_id, const std::string& platform, const std::string& status,
+                    const std::string& error, const ListingOutcome* outcome);
+
+  store::Database& db_;
+  store::ProductStore& products_;
+  const Registry& registry_;
+  EngineOptions options_;
+};
+
+}  // namespace stoflow::workflow

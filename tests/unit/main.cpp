@@ -1,0 +1,14 @@
+#define BOOST_TEST_MODULE stoflow_unit
+#include <boost/test/unit_test.hpp>
+
+#include "util/log.h"
+
+// The engine logs every transition at info level; tests only want problems.
+struct QuietLogs {
+  QuietLogs() {
+    stoflow::log::Options options;
+    options.level = stoflow::log::Level::kError;
+    stoflow::log::configure(options);
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(QuietLogs);

@@ -1,0 +1,79 @@
+#include <boost/test/unit_test.hpp>
+
+#include "messaging/rpc.h"
+#include "test_support.h"
+
+using namespace stoflow;
+using nlohmann::json;
+
+namespace {
+struct RpcFixture {
+  testing::TempDir dir;
+  service::Service service{service::Config::from_environment(dir / "s.db")};
+  messaging::RpcHandler rpc{service, {"owner-1", "test"}};
+
+  json reply(const std::string& text) {
+    auto r = rpc.handle(text);
+    BOOST_REQUIRE(r.has_value());
+    return *r;
+  }
+  int code(const std::string& text) {
+    json r = reply(text);
+    BOOST_REQUIRE(r.contains("error"));
+    return r["error"]["code"];
+  }
+};
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(rpc_suite, RpcFixture)
+
+BOOST_AUTO_TEST_CASE(hello_names_the_host_and_protocol) {
+  json r = reply(R"({"jsonrpc":"2.0","id":1,"method":"hello","params":{"client":"t","version":"1","browser":"chrome","platforms":["vinted"]}})");
+  BOOST_TEST(r["id"] == 1);
+  BOOST_TEST(r["result"]["host"] == "stoflow-host");
+  BOOST_TEST(r["result"]["protocol"] == 1);
+  BOOST_TEST(r["result"]["version"].is_string());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_messages_get_the_right_codes) {
+  BOOST_TEST(code("") == -32600);
+  BOOST_TEST(code("{not json") == -32700);
+  BOOST_TEST(code("\"\xC3\x28\"") == -32700);  // invalid UTF-8
+  BOOST_TEST(code("[1,2]") == -32600);
+  BOOST_TEST(code("42") == -32600);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","method":"hello"})") == -32600);  // no id
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":{},"method":"hello"})") == -32600);
+  BOOST_TEST(code(R"({"jsonrpc":"1.0","id":1,"method":"hello"})") == -32600);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":7})") == -32600);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"nope"})") == -32601);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":[1]})") == -32602);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":{"limit":"ten"}})") == -32602);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":"1","success":true}})") == -32602);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":77,"success":true}})") == -32000);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"queues.get","params":{"queue_id":5}})") == -32000);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"products.publish","params":{"platform":"vinted","product_id":5}})") == -32000);
+}
+
+BOOST_AUTO_TEST_CASE(errors_carry_the_request_id_and_a_kind) {
+  json r = reply(R"({"jsonrpc":"2.0","id":"abc","method":"queues.get","params":{"queue_id":5}})");
+  BOOST_TEST(r["id"] == "abc");
+  BOOST_TEST(r["error"]["data"]["kind"] == "not_found");
+  BOOST_TEST(r["error"]["message"].get<std::string>().find("queue 5") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":"../../etc/passwd","offset":0,"length":10}})") == -32602);
+  std::string missing(64, 'b');
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
+                  R"(","offset":0,"length":10}})") == -32000);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
+                  R"(","offset":0,"length":600000}})") == -32003);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
+                  R"(","offset":-1,"length":10}})") == -32602);
+}
+
+BOOST_AUTO_TEST_CASE(a_response_object_is_ignored) {
+  BOOST_TEST(!rpc.handle(R"({"jsonrpc":"2.0","id":3,"result":{}})").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
