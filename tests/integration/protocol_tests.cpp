@@ -1,1 +1,183 @@
+#include <signal.h>
+
 #include <boost/test/unit_test.hpp>
+
+#include "harness.h"
+
+using namespace stoflow::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string frame_of(const std::string& body) {
+  uint32_t n = static_cast<uint32_t>(body.size());
+  return std::string(reinterpret_cast<const char*>(&n), 4) + body;
+}
+
+int error_code_of(HostProcess& host) {
+  auto reply = host.receive(5s);
+  BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply; host stderr: " + host.stderr_text());
+  BOOST_REQUIRE_MESSAGE(reply->contains("error"), reply->dump());
+  return (*reply)["error"]["code"];
+}
+
+void still_serving(HostProcess& host) {
+  json hello = host.result_of("hello", {{"client", "t"}});
+  BOOST_TEST(hello["host"] == "stoflow-host");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(protocol)
+
+BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_serving) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("p", {500});
+  HostProcess host(env.env);
+
+  host.send_raw(frame_of(""));  // length 0
+  BOOST_TEST(error_code_of(host) == -32600);
+  still_serving(host);
+
+  host.send_raw(frame_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hel"));  // invalid JSON
+  BOOST_TEST(error_code_of(host) == -32700);
+  still_serving(host);
+
+  host.send_raw(frame_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"h\xC3\x28\"}"));  // invalid UTF-8
+  BOOST_TEST(error_code_of(host) == -32700);
+  still_serving(host);
+
+  host.send_raw(frame_of("[1,2,3]"));
+  BOOST_TEST(error_code_of(host) == -32600);
+  host.send_raw(frame_of("\"hello\""));
+  BOOST_TEST(error_code_of(host) == -32600);
+  still_serving(host);
+
+  host.send({{"jsonrpc", "2.0"}, {"method", "hello"}});  // missing id
+  BOOST_TEST(error_code_of(host) == -32600);
+  still_serving(host);
+
+  json unknown = host.call("tasks.explode", json::object());
+  BOOST_TEST(unknown["error"]["code"] == -32601);
+  BOOST_TEST(unknown["id"].is_number());
+
+  BOOST_TEST(host.call("tasks.list", {{"limit", "many"}})["error"]["code"] == -32602);
+  BOOST_TEST(host.call("tasks.result", {{"task_id", "1"}, {"success", true}})["error"]["code"] == -32602);
+  BOOST_TEST(host.call("tasks.result", {{"task_id", 1}, {"success", "yes"}})["error"]["code"] == -32602);
+  BOOST_TEST(host.call("products.publish", {{"platform", 3}, {"product_id", product}})["error"]["code"] == -32602);
+  BOOST_TEST(host.call("queues.get", {{"queue_id", -4}})["error"]["code"] == -32602);
+
+  json unknown_task = host.call("tasks.result", {{"task_id", 424242}, {"success", true}});
+  BOOST_TEST(unknown_task["error"]["code"] == -32000);
+
+  // A step that exists but was never handed out.
+  json receipt = host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json not_leased = host.call("tasks.result", {{"task_id", receipt["task_id"]}, {"success", true}, {"result", {{"id", 1}}}});
+  BOOST_TEST(not_leased["error"]["code"] == -32001);
+  BOOST_TEST(not_leased["error"]["message"].get<std::string>().find("not in flight") != std::string::npos);
+
+  json missing_product = host.call("products.publish", {{"platform", "vinted"}, {"product_id", 999}});
+  BOOST_TEST(missing_product["error"]["code"] == -32000);
+  json bad_blob = host.call("blobs.read", {{"blob", "../../../etc/passwd"}, {"offset", 0}, {"length", 10}});
+  BOOST_TEST(bad_blob["error"]["code"] == -32602);
+  still_serving(host);
+
+  // Nothing was lost or half-written along the way.
+  json queues = host.result_of("queues.list");
+  BOOST_TEST(queues.size() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_header_split_across_writes_is_reassembled) {
+  HostEnv env;
+  HostProcess host(env.env);
+  std::string frame = frame_of(R"({"jsonrpc":"2.0","id":7,"method":"hello","params":{}})");
+  host.send_raw(frame.substr(0, 2));
+  std::this_thread::sleep_for(50ms);
+  host.send_raw(frame.substr(2, 10));
+  std::this_thread::sleep_for(50ms);
+  host.send_raw(frame.substr(12));
+  auto reply = host.receive(5s);
+  BOOST_REQUIRE(reply);
+  BOOST_TEST((*reply)["id"] == 7);
+}
+
+BOOST_AUTO_TEST_CASE(an_oversize_frame_is_refused_and_skipped) {
+  HostEnv env;
+  HostProcess host(env.env);
+  const uint32_t size = 64u * 1024 * 1024 + 1;
+  std::string header(reinterpret_cast<const char*>(&size), 4);
+  host.send_raw(header);
+  BOOST_TEST(error_code_of(host) == -32003);
+  // The host skips the refused body and reads the next frame normally.
+  std::string chunk(1024 * 1024, 'x');
+  uint32_t left = size;
+  while (left > 0) {
+    uint32_t n = std::min<uint32_t>(left, static_cast<uint32_t>(chunk.size()));
+    host.send_raw(chunk.substr(0, n));
+    left -= n;
+  }
+  still_serving(host);
+}
+
+BOOST_AUTO_TEST_CASE(a_truncated_length_at_end_of_input_is_reported_then_the_host_exits) {
+  HostEnv env;
+  HostProcess host(env.env);
+  host.send_raw(std::string("\x10\x00", 2));
+  host.close_stdin();
+  BOOST_TEST(error_code_of(host) == -32700);
+  BOOST_TEST(host.wait_exit(5s).value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(exits_promptly_on_end_of_input_and_on_sigterm) {
+  HostEnv env;
+  {
+    HostProcess host(env.env);
+    still_serving(host);
+    host.close_stdin();
+    BOOST_TEST(host.wait_exit(3s).value_or(-1) == 0);
+  }
+  {
+    HostProcess host(env.env);
+    still_serving(host);
+    host.signal(SIGTERM);
+    BOOST_TEST(host.wait_exit(3s).has_value());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(only_our_extension_may_start_it) {
+  HostEnv env;
+  {
+    HostProcess stranger(env.env, {"chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"});
+    auto exit = stranger.wait_exit(5s);
+    BOOST_TEST(exit.has_value());
+    BOOST_TEST(exit.value_or(0) != 0);
+    BOOST_TEST(!stranger.receive(200ms).has_value());
+    BOOST_TEST(stranger.stderr_text().find("refusing") != std::string::npos);
+  }
+  {
+    HostProcess firefox(env.env, {(env.dir / "com.stoflow.companion.json").string(), "companion@stoflow.app"});
+    still_serving(firefox);
+  }
+  {
+    HostProcess other_addon(env.env, {(env.dir / "x.json").string(), "evil@example.org"});
+    BOOST_TEST(other_addon.wait_exit(5s).value_or(0) != 0);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(logs_never_reach_the_protocol_stream) {
+  HostEnv env;
+  env.env["STOFLOW_LOG_LEVEL"] = "debug";
+  int64_t product = env.product_with_photos("logs", {800});
+  HostProcess host(env.env);
+  host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  // Every frame parses as JSON-RPC: the info logs of the publish went elsewhere.
+  auto note = host.wait_notification("tasks.available", 5s);
+  BOOST_TEST(note.has_value());
+  host.close_stdin();
+  host.wait_exit(5s);
+  BOOST_TEST(host.stderr_text().find("queued vinted publish") != std::string::npos);
+  BOOST_TEST(stoflow::testing::read_file(env.dir / "data" / "logs" / "stoflow-host.log")
+                 .find("queued vinted publish") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

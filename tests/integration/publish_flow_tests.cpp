@@ -1,1 +1,123 @@
 #include <boost/test/unit_test.hpp>
+
+#include "harness.h"
+
+using namespace stoflow::testing;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(publish_flow)
+
+BOOST_AUTO_TEST_CASE(three_photos_published_to_completion_over_pipes) {
+  HostEnv env;
+  std::vector<std::string> photos;
+  int64_t product = env.product_with_photos("levis", {40'000, 2'600'000, 700'000}, &photos);
+
+  HostProcess host(env.env);
+  json hello = host.result_of("hello", {{"client", "integration-test"},
+                                        {"version", "1.0"},
+                                        {"browser", "chrome"},
+                                        {"platforms", {"vinted"}}});
+  BOOST_TEST(hello["host"] == "stoflow-host");
+  BOOST_TEST(hello["protocol"] == 1);
+
+  json receipt = host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  BOOST_TEST(receipt["status"] == "pending");
+  BOOST_TEST(receipt["product_id"] == product);
+  int64_t queue_id = receipt["queue_id"];
+  BOOST_TEST(host.wait_notification("tasks.available", 5s).has_value());
+
+  std::vector<int64_t> photo_ids;
+  std::string temp_uuid;
+  int64_t draft_id = 0;
+  json last;
+  for (int step = 0; step < 5; ++step) {
+    json tasks = host.result_of("tasks.list", {{"limit", 10}});
+    BOOST_REQUIRE_EQUAL(tasks.size(), 1u);
+    const json& task = tasks[0];
+    BOOST_TEST(task["queue_id"] == queue_id);
+    BOOST_TEST(task["platform"] == "vinted");
+    BOOST_TEST(task["operation"] == "publish_product");
+    BOOST_TEST(task["http_method"] == "POST");
+    BOOST_TEST(task["attempt"] == 1);
+    BOOST_TEST(task["max_attempts"] == 3);
+    BOOST_TEST(task["created_at"].is_string());
+    if (step < 3) {
+      BOOST_TEST(task["step"] == "upload_photo_" + std::to_string(step + 1));
+      BOOST_TEST(task["path"] == "/api/v2/photos");
+      BOOST_TEST(task["body"] == "multipart");
+      const json& payload = task["payload"];
+      BOOST_TEST(payload["photo[type]"] == "item");
+      if (step == 0) temp_uuid = payload["photo[temp_uuid]"];
+      BOOST_TEST(payload["photo[temp_uuid]"] == temp_uuid);
+      BOOST_TEST(payload["photo[file]"]["content_type"] == "image/png");
+      std::string bytes = read_blob(host, payload["photo[file]"]);
+      BOOST_TEST(bytes.size() == photos[step].size());
+      BOOST_TEST((bytes == photos[step]), "photo " << step + 1 << " differs from the original");
+      photo_ids.push_back(1000 + task["id"].get<int64_t>());
+    } else if (step == 3) {
+      BOOST_TEST(task["step"] == "create_draft");
+      BOOST_TEST(task["path"] == "/api/v2/item_upload/drafts");
+      BOOST_TEST(task["body"] == "json");
+      const json& draft = task["payload"]["draft"];
+      BOOST_TEST(draft["id"].is_null());
+      BOOST_TEST(draft["temp_uuid"] == temp_uuid);
+      BOOST_TEST(draft["price"] == "27.90");
+      BOOST_REQUIRE(draft["assigned_photos"].size() == 3);
+      for (size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(draft["assigned_photos"][i]["id"] == photo_ids[i]);
+        BOOST_TEST(draft["assigned_photos"][i]["orientation"] == 0);
+      }
+      BOOST_TEST(task["payload"]["upload_session_id"].is_string());
+      draft_id = 5000 + task["id"].get<int64_t>();
+    } else {
+      BOOST_TEST(task["step"] == "complete_draft");
+      BOOST_TEST(task["path"] == "/api/v2/item_upload/drafts/" + std::to_string(draft_id) + "/completion");
+      BOOST_TEST(task["payload"]["push_up"] == false);
+    }
+    last = host.result_of("tasks.result", {{"task_id", task["id"]},
+                                           {"success", true},
+                                           {"http_status", 200},
+                                           {"result", vinted_response(task)}});
+    BOOST_TEST(last["success"] == true);
+    BOOST_TEST(last["task_id"] == task["id"]);
+    BOOST_TEST(last["status"] == "success");
+  }
+  BOOST_TEST(last["queue_status"] == "completed");
+  BOOST_TEST(last["next_task_id"].is_null());
+  BOOST_TEST(host.result_of("tasks.list").empty());
+
+  json listings = host.result_of("listings.list", {{"product_id", product}});
+  BOOST_REQUIRE(listings.size() == 1);
+  BOOST_TEST(listings[0]["status"] == "published");
+  BOOST_TEST(listings[0]["url"].get<std::string>().find("https://www.vinted.fr/items/") == 0);
+
+  json queue = host.result_of("queues.get", {{"queue_id", queue_id}});
+  BOOST_TEST(queue["status"] == "completed");
+  BOOST_TEST(queue["tasks"].size() == 5);
+  BOOST_TEST(queue["accumulated_data"]["photo_ids"] == json(photo_ids));
+
+  host.close_stdin();
+  BOOST_TEST(host.wait_exit(5s).value_or(-1) == 0);
+
+  // The CLI sees the same state in the same file.
+  auto shown = env.cli({"queue", std::to_string(queue_id), "--json"});
+  BOOST_TEST(shown.exit_code == 0);
+  BOOST_TEST(json::parse(shown.out)["status"] == "completed");
+}
+
+BOOST_AUTO_TEST_CASE(seed_shaped_results_are_accepted) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("seed", {1000});
+  HostProcess host(env.env);
+  host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json seed_results[] = {{{"photo_id", 123}}, {{"id", 55}}, {{"id", 987654321}, {"url", "https://vinted.fr/items/987654321"}}};
+  for (const auto& result : seed_results) {
+    json task = host.result_of("tasks.list")[0];
+    host.result_of("tasks.result", {{"task_id", task["id"]}, {"success", true}, {"result", result}});
+  }
+  json listing = host.result_of("listings.list", {{"product_id", product}})[0];
+  BOOST_TEST(listing["status"] == "published");
+  BOOST_TEST(listing["remote_id"] == "987654321");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

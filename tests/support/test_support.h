@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <thread>
 #include <filesystem>
 #include <map>
 #include <optional>

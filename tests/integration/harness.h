@@ -1,0 +1,41 @@
+#pragma once
+// What the integration suites share: a temporary data directory with the
+// environment that points the real binary at it, and a stand-in for the
+// extension's executor that answers tasks the way Vinted would.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+
+namespace stoflow::testing {
+
+struct HostEnv {
+  TempDir dir;
+  std::map<std::string, std::string> env;
+
+  HostEnv() {
+    env = {{"STOFLOW_DB", (dir / "data" / "stoflow.db").string()},
+           {"STOFLOW_RETRY_DELAY_MS", "0"},
+           {"HOME", dir.path().string()},
+           {"XDG_DATA_HOME", (dir / "xdg").string()}};
+  }
+  std::string db() const { return env.at("STOFLOW_DB"); }
+
+  CommandResult cli(const std::vector<std::string>& args) const { return run_host_cli(args, env); }
+
+  // Imports products through the CLI; returns their ids.
+  std::vector<int64_t> import(const json& products) const;
+  // One product with `sizes.size()` PNG photos of those sizes; returns its id
+  // and fills `photos` with the bytes in order.
+  int64_t product_with_photos(const std::string& title, const std::vector<size_t>& sizes,
+                              std::vector<std::string>* photos = nullptr) const;
+};
+
+// Reads a multipart file reference through blobs.read, chunk by chunk.
+std::string read_blob(HostProcess& host, const json& file_ref);
+
+// A Vinted-like response for a leased task; photo ids are 1000 + task id.
+json vinted_response(const json& task);
+
+}  // namespace stoflow::testing
