@@ -11,6 +11,10 @@ STOFLOW_BUILD_PACKAGES=(
   nodejs npm openssl ca-certificates
 )
 
+# The real browsers of the end-to-end tests and the demo, and the NSS tools
+# that make a fresh Firefox profile trust the fake marketplace's test CA.
+STOFLOW_BROWSER_PACKAGES=(chromium firefox-esr libnss3-tools)
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 ensure_packages() {
