@@ -559,7 +559,10 @@ json Engine::apply(const TaskRow& task, const Outcome& outcome, const json& body
       }
     case Kind::kFailure: return fail_attempt(task, outcome.message, false);
     case Kind::kFatal: return fail_attempt(task, outcome.message, true);
-    case Kind::kPause: return pause(task, outcome.message);
+    // A legacy task has no queue to pause: waiting for the seller would hand
+    // it out again at once, so it uses up attempts like any failure.
+    case Kind::kPause:
+      return task.queue_id ? pause(task, outcome.message) : fail_attempt(task, outcome.message, false);
     case Kind::kDelay: return delay(task, outcome.delay_ms, outcome.message);
   }
   throw std::logic_error("unhandled outcome");
