@@ -1,6 +1,15 @@
 #include "harness.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
+#include <regex>
+
+extern char** environ;
 
 namespace stoflow::testing {
 
@@ -22,6 +31,54 @@ int64_t HostEnv::product_with_photos(const std::string& title, const std::vector
     if (photos) photos->push_back(bytes);
   }
   return import(json::array({vinted_product(title, names)}))[0];
+}
+
+ServeProcess::ServeProcess(const HostEnv& env) {
+  auto token_file = env.dir / "config" / "api-token";
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  std::vector<std::string> args = {host_binary().string(), "serve", "--port", "0", "--token-file",
+                                   token_file.string()};
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e) environment.emplace_back(*e);
+  for (const auto& [k, v] : env.env) environment.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], 1);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  ::close(out[1]);
+  std::string line;
+  char c = 0;
+  pollfd pfd{out[0], POLLIN, 0};
+  while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 10000) > 0 && ::read(out[0], &c, 1) == 1) {
+    line.push_back(c);
+  }
+  ::close(out[0]);
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) {
+    throw std::runtime_error("serve did not print its address: " + line);
+  }
+  port_ = std::stoi(m[1]);
+  token_ = read_file(token_file);
+  while (!token_.empty() && token_.back() == '\n') token_.pop_back();
+}
+
+ServeProcess::~ServeProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 300; ++i) {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+    usleep(10000);
+  }
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
 }
 
 std::string read_blob(HostProcess& host, const json& file_ref) {

@@ -32,6 +32,23 @@ struct HostEnv {
                               std::vector<std::string>* photos = nullptr) const;
 };
 
+// `stoflow-host serve --port 0` as a child process; knows its port and token.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const HostEnv& env);
+  ~ServeProcess();
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+  int port() const { return port_; }
+  const std::string& token() const { return token_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string token_;
+};
+
 // Reads a multipart file reference through blobs.read, chunk by chunk.
 std::string read_blob(HostProcess& host, const json& file_ref);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -101,16 +102,22 @@ std::string read_file(const fs::path& path) {
 }
 
 std::string base64_decode(const std::string& text) {
-  static const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const auto table = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
   std::string out;
+  out.reserve(text.size() / 4 * 3);
   uint32_t buffer = 0;
   int bits = 0;
   for (char c : text) {
     if (c == '=') break;
-    auto pos = alphabet.find(c);
-    if (pos == std::string::npos) throw std::runtime_error("bad base64");
-    buffer = (buffer << 6) | static_cast<uint32_t>(pos);
+    int8_t value = table[static_cast<unsigned char>(c)];
+    if (value < 0) throw std::runtime_error("bad base64");
+    buffer = (buffer << 6) | static_cast<uint32_t>(value);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;

@@ -5,6 +5,8 @@
 #include <ostream>
 #include <set>
 
+#include "cli/serve.h"
+#include "doctor/command.h"
 #include "service/service.h"
 #include "util/errors.h"
 #include "util/paths.h"
@@ -15,9 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kValueOptions = {"--db", "--status", "--platform", "--limit",
-                                             "--port", "--product"};
-const std::set<std::string> kFlags = {"--json", "--help", "-h"};
+const std::set<std::string> kValueOptions = {"--db",   "--status",  "--platform",  "--limit",
+                                             "--port", "--product", "--token-file"};
+const std::set<std::string> kFlags = {"--json", "--help", "-h", "--no-open"};
 
 struct Args {
   std::optional<std::string> db;
@@ -224,6 +226,19 @@ int cmd_queue_action(const Args& args, std::ostream& out, const std::string& met
   return kOk;
 }
 
+ServeOptions serve_options(const Args& args) {
+  ServeOptions options;
+  options.db = args.db;
+  if (auto port = args.option("--port")) {
+    int64_t value = port == "0" ? 0 : parse_id(*port, "--port");
+    if (value > 65535) throw UsageError("--port must be at most 65535");
+    options.port = static_cast<int>(value);
+  }
+  if (auto file = args.option("--token-file")) options.token_file = *file;
+  options.open_browser = !args.flag("--no-open");
+  return options;
+}
+
 int cmd_listings(const Args& args, std::ostream& out) {
   json params = json::object();
   if (auto p = args.option("--product")) params["product_id"] = parse_id(*p, "--product");
@@ -255,6 +270,9 @@ Usage:
   stoflow-host [--db PATH] queue ID [--json]            one queue and its tasks
   stoflow-host [--db PATH] retry|resume|cancel QUEUE_ID
   stoflow-host [--db PATH] listings [--product ID] [--json]
+  stoflow-host [--db PATH] serve [--port N] [--token-file F]   local HTTP API and dashboard (127.0.0.1)
+  stoflow-host dashboard [--port N] [--no-open]          print and open a one-time dashboard login link
+  stoflow-host [--db PATH] doctor [--json] [--browser NAME] [--chrome-user-data-dir DIR]
   stoflow-host chrome-extension://ID/ | MANIFEST.json ADDON_ID   (started by the browser)
 
 The database is $STOFLOW_DB, else --db PATH, else the per-user data directory.
@@ -263,6 +281,8 @@ Exit codes: 0 done, 1 the request failed, 2 bad usage.
 }
 
 int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  // doctor parses its own, repeatable, options.
+  if (doctor::is_doctor_command(argv)) return doctor::run_command(argv, out, err);
   try {
     Args args = parse(argv);
     if (args.flag("--help") || args.flag("-h") || args.words.empty() || args.words[0] == "help") {
@@ -282,6 +302,8 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
     if (command == "resume") return cmd_queue_action(args, out, "queues.resume");
     if (command == "cancel") return cmd_queue_action(args, out, "queues.cancel");
     if (command == "listings") return cmd_listings(args, out);
+    if (command == "serve") return run_serve(serve_options(args), out, err);
+    if (command == "dashboard") return run_dashboard(serve_options(args), out, err);
     throw UsageError("unknown command \"" + command + "\"");
   } catch (const UsageError& e) {
     err << "stoflow-host: " << e.what() << "\n(see stoflow-host --help)\n";

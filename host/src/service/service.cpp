@@ -72,6 +72,7 @@ Service::Service(const Config& config)
   store::migrate(*db_);
   blobs_ = std::make_unique<store::BlobStore>(config_.db_path.string() + "-blobs");
   products_ = std::make_unique<store::ProductStore>(*db_, *blobs_);
+  fetcher_ = std::make_unique<fetch::UrlPhotoFetcher>(*blobs_, fetch::FetchLimits::from_environment());
   engine_ = std::make_unique<workflow::Engine>(*db_, *products_, registry_, config_.engine);
   register_methods();
 }
@@ -87,8 +88,10 @@ json Service::invoke(const std::string& method, const json& params, const Caller
   return it->second(params, caller);
 }
 
-std::vector<int64_t> Service::import_products(const json& products, const fs::path& base_dir) {
-  return products_->import(products, base_dir, nullptr);
+std::vector<int64_t> Service::import_products(const json& products,
+                                              const std::optional<fs::path>& base_dir) {
+  return products_->import(products, base_dir,
+                           [this](const std::string& url) { return fetcher_->fetch(url); });
 }
 
 std::vector<int64_t> Service::import_products_file(const fs::path& file) {

@@ -12,6 +12,7 @@
 
 #include "store/blob_store.h"
 #include "store/database.h"
+#include "fetch/url_photos.h"
 #include "store/products.h"
 #include "workflow/engine.h"
 #include "workflow/registry.h"
@@ -47,8 +48,10 @@ class Service {
   bool has_method(const std::string& method) const;
 
   // Import reads the seller's files, which only local front ends may ask for.
+  // base_dir: where relative photo paths live; nullopt for remote callers,
+  // who may only give photo URLs.
   std::vector<int64_t> import_products(const nlohmann::json& products,
-                                       const std::filesystem::path& base_dir);
+                                       const std::optional<std::filesystem::path>& base_dir);
   std::vector<int64_t> import_products_file(const std::filesystem::path& file);
 
   workflow::Engine& engine() { return *engine_; }
@@ -66,6 +69,7 @@ class Service {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::BlobStore> blobs_;
   std::unique_ptr<store::ProductStore> products_;
+  std::unique_ptr<fetch::UrlPhotoFetcher> fetcher_;
   workflow::Registry registry_;
   std::unique_ptr<workflow::Engine> engine_;
   std::map<std::string, Handler> methods_;

@@ -93,7 +93,8 @@ ProductDraft parse_product(const json& item, size_t index) {
   return draft;
 }
 
-ProductImage store_image(BlobStore& blobs, const std::string& source, const fs::path& base_dir,
+ProductImage store_image(BlobStore& blobs, const std::string& source,
+                         const std::optional<fs::path>& base_dir,
                          const PhotoFetcher& fetch_url, size_t index, int position) {
   StoredBlob blob;
   std::string filename;
@@ -105,7 +106,8 @@ ProductImage store_image(BlobStore& blobs, const std::string& source, const fs::
       filename = source.substr(slash + 1);
       if (auto q = filename.find_first_of("?#"); q != std::string::npos) filename.resize(q);
     } else {
-      fs::path path = fs::path(source).is_absolute() ? fs::path(source) : base_dir / source;
+      if (!base_dir) reject(index, "photo \"" + source + "\" must be an http(s) URL here");
+      fs::path path = fs::path(source).is_absolute() ? fs::path(source) : *base_dir / source;
       blob = blobs.put_file(path);
       filename = path.filename().string();
     }
@@ -147,7 +149,8 @@ json to_json(const Product& product) {
   return out;
 }
 
-std::vector<int64_t> ProductStore::import(const json& products, const fs::path& base_dir,
+std::vector<int64_t> ProductStore::import(const json& products,
+                                          const std::optional<fs::path>& base_dir,
                                           const PhotoFetcher& fetch_url) {
   if (!products.is_array()) {
     throw invalid_params("the import file must hold a JSON array of products");

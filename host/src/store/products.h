@@ -48,8 +48,10 @@ class ProductStore {
 
   // Validates every product, copies every photo into the blob store, then
   // inserts all products in one transaction: a bad product anywhere in the
-  // file means nothing is imported. Relative photo paths resolve against base_dir.
-  std::vector<int64_t> import(const nlohmann::json& products, const std::filesystem::path& base_dir,
+  // file means nothing is imported. Relative photo paths resolve against
+  // base_dir; without one (remote callers) only photo URLs are accepted.
+  std::vector<int64_t> import(const nlohmann::json& products,
+                              const std::optional<std::filesystem::path>& base_dir,
                               const PhotoFetcher& fetch_url);
 
   std::optional<Product> find(int64_t id);

@@ -312,6 +312,9 @@ json Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) 
 json Engine::lease(const std::string& owner, int limit) {
   int64_t now = now_ms();
   Transaction tx(db_);
+  // Callers without an event loop (the HTTP API) rely on this to free a
+  // platform whose step was never answered.
+  expire_leases_locked(now);
   json tasks = json::array();
   auto held = db_.query(
       "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
@@ -631,18 +634,22 @@ int Engine::release_owner(const std::string& owner, const std::string& reason) {
   return static_cast<int>(ids.size());
 }
 
-int Engine::expire_leases() {
-  Transaction tx(db_);
+int Engine::expire_leases_locked(int64_t now) {
   std::vector<int64_t> ids;
   auto q = db_.query(
-      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?",
-      now_ms());
+      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?", now);
   while (q.step()) ids.push_back(q.int64(0));
   for (int64_t id : ids) {
     lose_lease(*load_task(id), "no result within " + std::to_string(options_.lease_ms / 1000) + " s");
   }
-  tx.commit();
   return static_cast<int>(ids.size());
+}
+
+int Engine::expire_leases() {
+  Transaction tx(db_);
+  int expired = expire_leases_locked(now_ms());
+  tx.commit();
+  return expired;
 }
 
 std::vector<std::string> Engine::foreign_owners(const std::string& self) {

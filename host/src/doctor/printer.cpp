@@ -1,0 +1,161 @@
+#include "doctor/printer.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "doctor/report_json.h"
+#include "messaging/origins.h"
+
+namespace stoflow::doctor {
+
+namespace {
+
+// Detail lines sit under the path of their location: 2 + 8 (scope) + 6 (marker) columns.
+constexpr const char* kDetail = "                ";
+
+// Left-aligns `text` in `width` columns, always leaving at least one space after it.
+std::string pad(const std::string& text, size_t width) {
+  return text.size() < width ? text + std::string(width - text.size(), ' ') : text + " ";
+}
+
+const char* marker(BrowserStatus status) {
+  switch (status) {
+    case BrowserStatus::kOk:
+      return "ok";
+    case BrowserStatus::kBad:
+      return "BAD";
+    case BrowserStatus::kMissing:
+      return "MISSING";
+    case BrowserStatus::kNotInstalled:
+      return "not installed";
+  }
+  return "?";
+}
+
+// Per location "none" rather than "MISSING": one good location is enough for a browser.
+const char* marker(ManifestState state) {
+  switch (state) {
+    case ManifestState::kOk:
+      return "ok";
+    case ManifestState::kBad:
+      return "BAD";
+    case ManifestState::kMissing:
+      return "none";
+  }
+  return "?";
+}
+
+void print_problem(const Problem& problem, const std::string& indent, std::ostream& out) {
+  out << indent << "problem: " << problem.message << "\n";
+  out << indent << "fix:     " << problem.fix << "\n";
+}
+
+void print_host(const ManifestResult& manifest, std::ostream& out) {
+  if (manifest.state != ManifestState::kOk || !manifest.host_path) return;
+  out << kDetail << "host: " << *manifest.host_path;
+  if (manifest.host_is_this_binary == true) out << " (this binary)";
+  if (manifest.host_is_this_binary == false) {
+    out << " (another stoflow-host than this one; fine if it is the one you use)";
+  }
+  out << "\n";
+}
+
+void print_location(const LocationResult& location, std::ostream& out) {
+  const ManifestResult& manifest = location.manifest;
+  std::string where = manifest.file.empty() ? "(unknown)" : manifest.file.string();
+  out << "  " << pad(location.scope, 8) << pad(marker(manifest.state), 6) << where << "\n";
+  print_host(manifest, out);
+  for (const auto& problem : manifest.problems) print_problem(problem, kDetail, out);
+}
+
+std::string browser_title(const BrowserResult& browser) {
+  if (browser.browser == kUserDataDir) return "user data dir " + browser.evidence.string();
+  return browser.browser;
+}
+
+void print_browser(const BrowserResult& browser, std::ostream& out) {
+  out << browser_title(browser) << ": " << marker(browser.status);
+  if (browser.installed && browser.browser != kUserDataDir) {
+    out << " (found " << browser.evidence.string() << ")";
+  }
+  out << "\n";
+  for (const auto& location : browser.locations) print_location(location, out);
+  if (browser.missing) print_problem(*browser.missing, "  ", out);
+  if (!browser.note.empty()) out << "  note: " << browser.note << "\n";
+  out << "\n";
+}
+
+// Known states in lifecycle order, then any other state the file holds.
+std::string queue_counts(const DatabaseResult& db) {
+  std::vector<std::string> order = queue_statuses();
+  for (const auto& [status, count] : db.queues) {
+    if (std::find(order.begin(), order.end(), status) == order.end()) order.push_back(status);
+  }
+  std::string text;
+  for (const auto& status : order) {
+    auto it = db.queues.find(status);
+    if (it == db.queues.end()) continue;
+    text += (text.empty() ? "" : ", ") + status + " " + std::to_string(it->second);
+  }
+  return text;
+}
+
+void print_database(const DatabaseResult& db, std::ostream& out) {
+  const char* status = !db.exists ? "none yet" : db.problems.empty() ? "ok" : "BAD";
+  out << "database: " << status << "\n";
+  out << "  file    " << db.location.path.string() << " (" << db.location.source << ")\n";
+  if (!db.exists) out << "  note: the host creates it the first time it runs\n";
+  if (db.mode) out << "  mode    " << format_mode(*db.mode) << "\n";
+  if (db.schema_version) {
+    out << "  schema  version " << *db.schema_version << "\n";
+    out << "  queues  " << queue_counts(db) << "\n";
+  }
+  for (const auto& problem : db.problems) print_problem(problem, "  ", out);
+  out << "\n";
+}
+
+// "2 ok (chromium firefox)"; empty when no browser has this status.
+std::string tally(const Report& report, BrowserStatus status) {
+  std::vector<std::string> names;
+  for (const auto& b : report.browsers) {
+    if (b.status == status) names.push_back(b.browser);
+  }
+  if (names.empty()) return "";
+  std::string text = std::to_string(names.size()) + " " + marker(status) + " (";
+  for (size_t i = 0; i < names.size(); ++i) text += (i ? " " : "") + names[i];
+  return text + ")";
+}
+
+void print_summary(const Report& report, std::ostream& out) {
+  std::string parts;
+  for (auto status : {BrowserStatus::kOk, BrowserStatus::kBad, BrowserStatus::kMissing,
+                      BrowserStatus::kNotInstalled}) {
+    std::string part = tally(report, status);
+    if (!part.empty()) parts += (parts.empty() ? "" : ", ") + part;
+  }
+  out << "Summary: " << (parts.empty() ? "no browser checked" : parts);
+  if (report.database) {
+    const auto& db = *report.database;
+    out << "; database " << (!db.exists ? "none yet" : db.problems.empty() ? "ok" : "BAD");
+  }
+  out << (report.ok() ? ". Nothing to fix." : ". Fix the BAD and MISSING entries above.") << "\n";
+}
+
+}  // namespace
+
+void print_text(const Report& report, std::ostream& out) {
+  out << "StoFlow Companion doctor: native messaging host " << messaging::kNativeHostName << " ("
+      << to_string(report.os) << ")\n";
+  out << "this binary: " << (report.self.empty() ? "(unknown)" : report.self.string()) << " ("
+      << STOFLOW_VERSION << ")\n\n";
+  for (const auto& browser : report.browsers) print_browser(browser, out);
+  if (report.database) print_database(*report.database, out);
+  print_summary(report, out);
+}
+
+void print_json(const Report& report, std::ostream& out) {
+  out << to_json(report).dump(2) << "\n";
+}
+
+}  // namespace stoflow::doctor

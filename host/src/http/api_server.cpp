@@ -1,0 +1,305 @@
+#include "http/api_server.h"
+
+#include "http/dashboard_assets.h"
+#include "store/database.h"
+#include "util/errors.h"
+#include "util/log.h"
+
+namespace stoflow::http {
+
+using nlohmann::json;
+
+namespace {
+
+int http_status_for(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kParseError:
+    case ErrorCode::kInvalidRequest:
+    case ErrorCode::kInvalidParams: return 400;
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kNotFound:
+    case ErrorCode::kMethodNotFound: return 404;
+    case ErrorCode::kNotInFlight:
+    case ErrorCode::kWrongState: return 409;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kIncomplete: return 422;
+    case ErrorCode::kFetchFailed: return 502;
+    case ErrorCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, ErrorCode code, const std::string& message,
+                const json& data = nullptr) {
+  json error = {{"code", static_cast<int>(code)}, {"message", message}};
+  json details = data.is_object() ? data : json::object();
+  details["kind"] = error_kind(code);
+  error["data"] = details;
+  send_json(res, http_status_for(code), {{"error", error}});
+}
+
+json parse_body(const httplib::Request& req) {
+  if (req.body.empty()) return json::object();
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) throw AppError(ErrorCode::kParseError, "the request body is not valid JSON");
+  return body;
+}
+
+int64_t path_id(const httplib::Request& req, const char* what) {
+  const std::string& text = req.matches[1];
+  try {
+    size_t used = 0;
+    int64_t id = std::stoll(text, &used);
+    if (used == text.size() && id > 0) return id;
+  } catch (const std::exception&) {
+  }
+  throw invalid_params(std::string(what) + " must be a positive whole number");
+}
+
+// Query parameters arrive as text; the service wants typed params.
+json query_params(const httplib::Request& req, std::initializer_list<const char*> integers,
+                  std::initializer_list<const char*> strings) {
+  json params = json::object();
+  for (const char* key : integers) {
+    if (!req.has_param(key)) continue;
+    std::string text = req.get_param_value(key);
+    try {
+      size_t used = 0;
+      int64_t value = std::stoll(text, &used);
+      if (used != text.size()) throw std::invalid_argument(key);
+      params[key] = value;
+    } catch (const std::exception&) {
+      throw AppError(ErrorCode::kInvalidParams, std::string("\"") + key + "\" must be a whole number",
+                     json{{"param", key}});
+    }
+  }
+  for (const char* key : strings) {
+    if (req.has_param(key)) params[key] = req.get_param_value(key);
+  }
+  return params;
+}
+
+}  // namespace
+
+ApiServer::ApiServer(service::Service& service, std::string token)
+    : service_(service),
+      access_(std::move(token), 0),
+      owner_(store::owners_dir_for(service.db_path())),
+      caller_{owner_.id(), "http"} {
+  server_.set_payload_max_length(kMaxRequestBytes);
+  server_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return screen(req, res); });
+  server_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    send_error(res, ErrorCode::kInternal, "internal error");
+  });
+  add_routes();
+}
+
+ApiServer::~ApiServer() {
+  stop();
+  if (maintenance_.joinable()) maintenance_.join();
+}
+
+int ApiServer::bind(int port) {
+  int bound = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+  if (bound > 0) access_.set_port(bound);
+  return bound;
+}
+
+void ApiServer::run() {
+  maintenance_ = std::thread([this] { maintain_until_stopped(); });
+  server_.listen_after_bind();
+  stopping_ = true;
+}
+
+void ApiServer::stop() {
+  stopping_ = true;
+  server_.stop();
+}
+
+void ApiServer::maintain_until_stopped() {
+  auto dir = store::owners_dir_for(service_.db_path());
+  while (!stopping_) {
+    try {
+      std::lock_guard lock(service_mutex_);
+      service_.engine().expire_leases();
+      service_.engine().recover_dead_owners(owner_.id(), [&](const std::string& owner) {
+        return store::LeaseOwner::is_alive(dir, owner);
+      });
+    } catch (const std::exception& e) {
+      log::error(std::string("HTTP maintenance failed: ") + e.what());
+    }
+    for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::lock_guard lock(service_mutex_);
+  service_.engine().release_owner(owner_.id(), "the HTTP server stopped");
+}
+
+// Runs before routing: Host check for everything (DNS rebinding), then
+// authentication for the API. No CORS headers are ever sent.
+httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req, httplib::Response& res) {
+  using R = httplib::Server::HandlerResponse;
+  if (!access_.host_allowed(req.get_header_value("Host"))) {
+    send_error(res, ErrorCode::kForbidden, "requests must be addressed to 127.0.0.1:" +
+                                               std::to_string(access_.port()) + " or localhost");
+    return R::Handled;
+  }
+  if (req.method == "OPTIONS") {
+    send_error(res, ErrorCode::kForbidden, "cross-origin requests are not allowed");
+    return R::Handled;
+  }
+  if (req.path.rfind("/api/", 0) != 0) return R::Unhandled;
+  bool authenticated = access_.bearer_ok(req.get_header_value("Authorization")) ||
+                       access_.session_ok(req.get_header_value("Cookie"), req.get_header_value("Origin"),
+                                          req.get_header_value("Sec-Fetch-Site"));
+  if (!authenticated) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_error(res, ErrorCode::kForbidden,
+               "missing or wrong token: send \"Authorization: Bearer <token>\" (the token is in " +
+                   default_token_path().string() + ")");
+    res.status = 401;
+    return R::Handled;
+  }
+  return R::Unhandled;
+}
+
+json ApiServer::call(const std::string& method, const json& params) {
+  std::lock_guard lock(service_mutex_);
+  return service_.invoke(method, params, caller_);
+}
+
+void ApiServer::add_json(const char* method, const std::string& pattern, Handler handler) {
+  auto wrapped = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      send_json(res, 200, handler(req));
+    } catch (const AppError& e) {
+      send_error(res, e.code(), e.what(), e.data());
+    } catch (const json::exception& e) {
+      send_error(res, ErrorCode::kInvalidParams, std::string("bad request: ") + e.what());
+    } catch (const std::exception& e) {
+      log::error(std::string("HTTP ") + req.method + " " + req.path + ": " + e.what());
+      send_error(res, ErrorCode::kInternal, std::string("internal error: ") + e.what());
+    }
+  };
+  std::string m = method;
+  if (m == "GET") server_.Get(pattern, wrapped);
+  else if (m == "POST") server_.Post(pattern, wrapped);
+  else throw std::logic_error("unsupported method " + m);
+}
+
+void ApiServer::add_routes() {
+  // The seed's three endpoints, with the seed's bodies and responses.
+  add_json("POST", R"(/api/(vinted|ebay|etsy)/publish)", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    if (!body.is_object()) throw invalid_params("the body must be a JSON object");
+    json receipt = call("products.publish", {{"platform", req.matches[1]}, {"product_id", body.value("product_id", json())}});
+    receipt[std::string(req.matches[1]) + "_product_id"] = receipt["listing_id"];
+    return receipt;
+  });
+  add_json("GET", "/api/plugin/tasks", [this](const httplib::Request& req) {
+    return call("tasks.list", query_params(req, {"limit"}, {}));
+  });
+  add_json("POST", R"(/api/plugin/tasks/(\d+)/result)", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    if (!body.is_object()) throw invalid_params("the body must be a JSON object");
+    body["task_id"] = path_id(req, "task id");
+    return call("tasks.result", body);
+  });
+
+  add_json("GET", "/api/health", [this](const httplib::Request&) { return call("hello", json::object()); });
+  add_json("GET", "/api/products", [this](const httplib::Request& req) {
+    return call("products.list", query_params(req, {"limit", "after_id"}, {}));
+  });
+  add_json("GET", R"(/api/products/(\d+))", [this](const httplib::Request& req) {
+    return call("products.get", {{"product_id", path_id(req, "product id")}});
+  });
+  add_json("POST", "/api/products/import", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    json products = body.is_object() && body.contains("products") ? body["products"] : body;
+    std::lock_guard lock(service_mutex_);
+    // No base directory: over HTTP only photo URLs are accepted, never local paths.
+    return json{{"product_ids", service_.import_products(products, std::nullopt)}};
+  });
+  add_json("POST", "/api/products/publish", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    if (!body.is_object() || !body["product_ids"].is_array()) {
+      throw invalid_params("the body must be {\"platform\": ..., \"product_ids\": [...]}");
+    }
+    json results = json::array();
+    for (const auto& id : body["product_ids"]) {
+      try {
+        results.push_back(call("products.publish", {{"platform", body.value("platform", "vinted")}, {"product_id", id}}));
+      } catch (const AppError& e) {
+        results.push_back({{"product_id", id},
+                           {"error", {{"code", static_cast<int>(e.code())}, {"message", e.what()}, {"data", e.data()}}}});
+      }
+    }
+    return results;
+  });
+  add_json("GET", "/api/queues", [this](const httplib::Request& req) {
+    return call("queues.list", query_params(req, {"product_id", "limit"}, {"status", "platform"}));
+  });
+  add_json("GET", R"(/api/queues/(\d+))", [this](const httplib::Request& req) {
+    return call("queues.get", {{"queue_id", path_id(req, "queue id")}});
+  });
+  for (const char* action : {"retry", "cancel", "resume"}) {
+    add_json("POST", std::string(R"(/api/queues/(\d+)/)") + action, [this, action](const httplib::Request& req) {
+      return call(std::string("queues.") + action, {{"queue_id", path_id(req, "queue id")}});
+    });
+  }
+  add_json("GET", "/api/listings", [this](const httplib::Request& req) {
+    return call("listings.list", query_params(req, {"product_id"}, {}));
+  });
+  add_json("POST", "/api/dashboard/login-codes", [this](const httplib::Request&) {
+    std::string code = access_.create_login_code();
+    return json{{"code", code},
+                {"url", "http://127.0.0.1:" + std::to_string(access_.port()) + "/login?code=" + code}};
+  });
+
+  // Photos for the dashboard's thumbnails: only digests in the blob store.
+  server_.Get(R"(/api/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string bytes;
+    try {
+      std::lock_guard lock(service_mutex_);
+      auto q = service_.db().query("SELECT content_type FROM blobs WHERE sha256 = ?", std::string(req.matches[1]));
+      if (!q.step()) throw not_found("no such photo");
+      std::string type = q.text(0);
+      int64_t size = service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
+      (void)size;
+      res.set_header("Cache-Control", "private, max-age=86400, immutable");
+      res.set_content(bytes, type.c_str());
+    } catch (const AppError& e) {
+      send_error(res, e.code(), e.what());
+    }
+  });
+
+  server_.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  server_.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
+    auto session = access_.redeem_login_code(req.get_param_value("code"));
+    if (!session) {
+      res.status = 403;
+      res.set_content("This login link is used or expired. Run `stoflow-host dashboard` again.", "text/plain");
+      return;
+    }
+    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + *session +
+                                     "; HttpOnly; SameSite=Strict; Path=/");
+    res.set_redirect("/");
+  });
+  for (const auto& asset : dashboard_assets()) {
+    server_.Get(asset.path, [&asset](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+                     "connect-src 'self'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_content(std::string(asset.content), asset.content_type);
+    });
+  }
+}
+
+}  // namespace stoflow::http
