@@ -34,16 +34,6 @@ size_t on_data(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-int64_t env_ms(const char* name, int64_t fallback) {
-  auto value = env(name);
-  if (!value) return fallback;
-  try {
-    return std::stoll(*value);
-  } catch (const std::exception&) {
-    return fallback;
-  }
-}
-
 AppError fetch_error(const std::string& url, const std::string& why) {
   return AppError(ErrorCode::kFetchFailed, "cannot download " + url + ": " + why,
                   nlohmann::json{{"url", url}});
@@ -53,8 +43,8 @@ AppError fetch_error(const std::string& url, const std::string& why) {
 
 FetchLimits FetchLimits::from_environment() {
   FetchLimits limits;
-  limits.connect_timeout_ms = env_ms("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", limits.connect_timeout_ms);
-  limits.total_timeout_ms = env_ms("STOFLOW_FETCH_TIMEOUT_MS", limits.total_timeout_ms);
+  limits.connect_timeout_ms = env_int("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", limits.connect_timeout_ms);
+  limits.total_timeout_ms = env_int("STOFLOW_FETCH_TIMEOUT_MS", limits.total_timeout_ms);
   return limits;
 }
 

@@ -20,16 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t env_int(const char* name, int64_t fallback) {
-  auto value = env(name);
-  if (!value) return fallback;
-  try {
-    return std::stoll(*value);
-  } catch (const std::exception&) {
-    return fallback;
-  }
-}
-
 json publish_receipt(const workflow::PublishReceipt& r) {
   return {{"product_id", r.product_id}, {"status", "pending"},     {"message", r.message},
           {"listing_id", r.listing_id}, {"queue_id", r.queue_id}, {"task_id", r.task_id}};

@@ -13,6 +13,18 @@ std::optional<std::string> env(const char* name) {
   return std::string(value);
 }
 
+int64_t env_int(const char* name, int64_t fallback) {
+  auto value = env(name);
+  if (!value) return fallback;
+  try {
+    size_t used = 0;
+    int64_t number = std::stoll(*value, &used);
+    return used == value->size() ? number : fallback;
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
 std::filesystem::path default_data_dir() {
 #if defined(_WIN32)
   if (auto local = env("LOCALAPPDATA")) return std::filesystem::path(*local) / "StoFlow";

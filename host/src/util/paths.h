@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,5 +18,7 @@ std::filesystem::path resolve_db_path(const std::optional<std::string>& cli_db);
 void ensure_private_dir(const std::filesystem::path& dir);
 
 std::optional<std::string> env(const char* name);
+// A whole number from the environment, or `fallback` when unset or not a number.
+int64_t env_int(const char* name, int64_t fallback);
 
 }  // namespace stoflow
