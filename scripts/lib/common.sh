@@ -8,7 +8,7 @@ STOFLOW_BUILD_PACKAGES=(
   build-essential cmake pkg-config
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libboost-test-dev libcpp-httplib-dev
-  nodejs npm openssl ca-certificates
+  nodejs openssl ca-certificates
 )
 
 # The real browsers of the end-to-end tests and the demo, and the NSS tools
@@ -36,8 +36,11 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# npm ci only when the lock file changed since the last install.
+# npm ci only when the lock file changed since the last install. Debian's
+# nodejs needs its separate npm package; a nodejs build that bundles npm
+# (as on these machines) conflicts with it, so npm is installed only if missing.
 ensure_node_modules() {
+  command -v npm >/dev/null 2>&1 || ensure_packages npm
   local stamp="$STOFLOW_ROOT/node_modules/.stoflow-lock-stamp"
   local want
   want="$(sha256sum "$STOFLOW_ROOT/package-lock.json" | cut -d' ' -f1)"
