@@ -42,9 +42,13 @@ function describeProgress(queue) {
 export function describeQueue(queue) {
   const status = String(queue?.status ?? "unknown");
   const product = queue.product_id !== undefined && queue.product_id !== null ? ` · product ${queue.product_id}` : "";
+  // The seller recognises a title; older hosts send only the product id.
+  const title = queue.product_title
+    ? `${queue.product_title} · ${queue.platform ?? "?"}`
+    : `${queue.platform ?? "?"} · ${queue.operation ?? "operation"}${product}`;
   return {
     id: queue.id,
-    title: `${queue.platform ?? "?"} · ${queue.operation ?? "operation"}${product}`,
+    title,
     badge: QUEUE_BADGES[status] ?? { label: status, tone: "neutral" },
     progress: describeProgress(queue),
     error: status === "failed" ? queue.error_message || "Failed without a message." : null,

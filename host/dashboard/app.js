@@ -117,7 +117,7 @@ function queueRow(queue) {
     actions.append(' ', button('Cancel', () => act(() => api(`${path}/cancel`, { method: 'POST' })), { secondary: true, testId: `cancel-${queue.id}` }));
   }
   return element('tr', { attrs: { 'data-queue': queue.id, 'data-status': queue.status } }, [
-    element('td', { text: String(queue.id) }), element('td', { text: String(queue.product_id ?? '–') }),
+    element('td', { text: String(queue.id) }), element('td', { text: queue.product_title ?? `#${queue.product_id ?? '–'}` }),
     element('td', { text: queue.platform }), element('td', {}, [badge(queue.status)]),
     progressCell, element('td', {}, [message]), actions,
   ]);

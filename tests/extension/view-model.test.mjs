@@ -8,6 +8,7 @@ const queue = (fields) => ({ id: 9, platform: "vinted", operation: "publish", pr
 test("a running queue: badge, step k of n with the step name, cancel only", () => {
   const view = describeQueue(queue({}));
   assert.equal(view.title, "vinted · publish · product 12");
+  assert.equal(describeQueue(queue({ product_title: "Levi's 501" })).title, "Levi's 501 · vinted");
   assert.deepEqual(view.badge, { label: "Running", tone: "info" });
   assert.deepEqual(view.progress, { text: "Step 2 of 4 · upload_photo_2", fraction: 0.25 });
   assert.deepEqual(view.actions, ["cancel"]);

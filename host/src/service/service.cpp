@@ -7,6 +7,7 @@
 #include "store/migrations.h"
 #include "util/crypto.h"
 #include "util/errors.h"
+#include "util/log.h"
 #include "util/paths.h"
 
 #ifndef STOFLOW_VERSION
@@ -97,9 +98,11 @@ std::vector<int64_t> Service::import_products_file(const fs::path& file) {
 }
 
 void Service::register_methods() {
-  methods_["hello"] = [this](const json& params, const Caller&) {
-    Params p(params);  // the client's details are informative only
-    (void)p;
+  methods_["hello"] = [this](const json& params, const Caller& caller) {
+    Params p(params);
+    log::info("hello from " + p.optional_string("client").value_or("an unnamed client") + " " +
+              p.optional_string("version").value_or("?") + " (" +
+              p.optional_string("browser").value_or(caller.client) + ")");
     return json{{"host", "stoflow-host"},
                 {"version", host_version()},
                 {"protocol", kProtocolVersion},

@@ -799,10 +799,12 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
       "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
   done.step();
   json total = nullptr;
+  view["product_title"] = nullptr;
   const StepGenerator* generator = registry_.find(view["platform"]);
-  if (generator && view["product_id"].is_number()) {
+  if (view["product_id"].is_number()) {
     if (auto product = products_.find(view["product_id"])) {
-      total = generator->total_steps(view["operation"], *product);
+      view["product_title"] = product->title;
+      if (generator) total = generator->total_steps(view["operation"], *product);
     }
   }
   view["progress"] = {{"done", done.int64(0)}, {"total", total}, {"current_step", view["current_step"]}};
