@@ -5,7 +5,7 @@ STOFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Build and test dependencies, all Debian packages.
 STOFLOW_BUILD_PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config clang-format
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libboost-test-dev libcpp-httplib-dev
   nodejs openssl ca-certificates

@@ -49,14 +49,16 @@ void row(const std::string& what, double value, const std::string& unit) {
 
 struct Env {
   TempDir dir;
-  std::map<std::string, std::string> env{{"STOFLOW_RETRY_DELAY_MS", "0"}, {"STOFLOW_LOG_LEVEL", "warn"}};
+  std::map<std::string, std::string> env{{"STOFLOW_RETRY_DELAY_MS", "0"},
+                                         {"STOFLOW_LOG_LEVEL", "warn"}};
   Env() { env["STOFLOW_DB"] = (dir / "stoflow.db").string(); }
 };
 
 std::vector<int64_t> import_products(Env& e, int count, size_t photo_bytes, double* seconds) {
   write_file(e.dir / "cat" / "p.png", png_bytes(photo_bytes, 9));
   json products = json::array();
-  for (int i = 0; i < count; ++i) products.push_back(vinted_product("item " + std::to_string(i), {"p.png"}));
+  for (int i = 0; i < count; ++i)
+    products.push_back(vinted_product("item " + std::to_string(i), {"p.png"}));
   auto file = write_product_file(e.dir / "cat", products);
   auto start = Clock::now();
   auto r = run_host_cli({"products", "import", file.string(), "--json"}, e.env);
@@ -97,14 +99,17 @@ int main() {
     for (;;) {
       json tasks = host.result_of("tasks.list");
       if (tasks.empty()) break;
-      host.result_of("tasks.result", {{"task_id", tasks[0]["id"]}, {"success", true}, {"result", respond(tasks[0])}});
+      host.result_of(
+          "tasks.result",
+          {{"task_id", tasks[0]["id"]}, {"success", true}, {"result", respond(tasks[0])}});
       ++steps;
     }
     double s = seconds_since(start);
     row("steps completed over stdio (list + result, fsync'd)", steps, "steps");
     row("step round trips per second", steps / s, "steps/s");
     row("mean step round trip", s / steps * 1000, "ms");
-    row("host resident memory after 600 steps", static_cast<double>(rss_kib(host.pid())) / 1024.0, "MiB");
+    row("host resident memory after 600 steps", static_cast<double>(rss_kib(host.pid())) / 1024.0,
+        "MiB");
   }
 
   {  // photo streaming and idle behaviour
@@ -120,7 +125,9 @@ int main() {
     std::string bytes = "";
     json file = task["payload"]["photo[file]"];
     for (;;) {
-      json chunk = host.result_of("blobs.read", {{"blob", file["$blob"]}, {"offset", bytes.size()}, {"length", 512 * 1024}});
+      json chunk = host.result_of(
+          "blobs.read",
+          {{"blob", file["$blob"]}, {"offset", bytes.size()}, {"length", 512 * 1024}});
       bytes += base64_decode(chunk["data"]);
       if (chunk["eof"] == true) break;
     }
@@ -131,7 +138,8 @@ int main() {
     long before = cpu_ticks(host.pid());
     std::this_thread::sleep_for(3s);
     long after = cpu_ticks(host.pid());
-    row("CPU used by a connected idle host over 3 s (with a lease)", (after - before) * 1000.0 / sysconf(_SC_CLK_TCK), "ms");
+    row("CPU used by a connected idle host over 3 s (with a lease)",
+        (after - before) * 1000.0 / sysconf(_SC_CLK_TCK), "ms");
     row("idle host resident memory", static_cast<double>(rss_kib(host.pid())) / 1024.0, "MiB");
     host.close_stdin();
     start = Clock::now();

@@ -9,7 +9,8 @@ BOOST_AUTO_TEST_SUITE(cli)
 BOOST_AUTO_TEST_CASE(import_publish_and_monitor) {
   HostEnv env;
   write_file(env.dir / "catalogue" / "a.png", png_bytes(3000, 1));
-  json products = json::array({vinted_product("Jacket", {"a.png"}), vinted_product("Scarf", {"a.png"})});
+  json products =
+      json::array({vinted_product("Jacket", {"a.png"}), vinted_product("Scarf", {"a.png"})});
   auto file = write_product_file(env.dir / "catalogue", products);
   auto imported = env.cli({"products", "import", file.string()});
   BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);

@@ -57,7 +57,8 @@ ServeProcess::ServeProcess(const HostEnv& env) {
   std::string line;
   char c = 0;
   pollfd pfd{out[0], POLLIN, 0};
-  while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 10000) > 0 && ::read(out[0], &c, 1) == 1) {
+  while (line.find('\n') == std::string::npos && ::poll(&pfd, 1, 10000) > 0 &&
+         ::read(out[0], &c, 1) == 1) {
     line.push_back(c);
   }
   ::close(out[0]);
@@ -85,9 +86,8 @@ std::string read_blob(HostProcess& host, const json& file_ref) {
   std::string blob = file_ref.at("$blob");
   std::string bytes;
   for (int guard = 0; guard < 1000; ++guard) {
-    json chunk = host.result_of("blobs.read", {{"blob", blob},
-                                               {"offset", bytes.size()},
-                                               {"length", 512 * 1024}});
+    json chunk = host.result_of("blobs.read",
+                                {{"blob", blob}, {"offset", bytes.size()}, {"length", 512 * 1024}});
     BOOST_REQUIRE(chunk["size"] == file_ref.at("size"));
     bytes += base64_decode(chunk["data"]);
     if (chunk["eof"] == true) return bytes;
@@ -104,7 +104,9 @@ json vinted_response(const json& task) {
   }
   if (step == "create_draft") return {{"draft", {{"id", 5000 + id}, {"status", "draft"}}}};
   if (step == "complete_draft") {
-    return {{"item", {{"id", 9000 + id}, {"url", "https://www.vinted.fr/items/" + std::to_string(9000 + id)}}}};
+    return {
+        {"item",
+         {{"id", 9000 + id}, {"url", "https://www.vinted.fr/items/" + std::to_string(9000 + id)}}}};
   }
   return json::object();
 }

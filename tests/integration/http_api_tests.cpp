@@ -24,7 +24,9 @@ struct Api {
     BOOST_REQUIRE_MESSAGE(r, "no response to POST " << path);
     return {r->status, r->body.empty() ? json() : json::parse(r->body)};
   }
-  std::pair<int, json> post(const std::string& path, const json& body) { return post(path, body.dump()); }
+  std::pair<int, json> post(const std::string& path, const json& body) {
+    return post(path, body.dump());
+  }
 };
 
 json seed_result(const json& task) {
@@ -57,11 +59,13 @@ BOOST_AUTO_TEST_CASE(the_seed_endpoints_publish_a_product_end_to_end) {
     BOOST_TEST(s == 200);
     BOOST_REQUIRE_EQUAL(tasks.size(), 1u);
     const json& task = tasks[0];
-    for (const char* key : {"id", "queue_id", "platform", "http_method", "path", "payload", "created_at"}) {
+    for (const char* key :
+         {"id", "queue_id", "platform", "http_method", "path", "payload", "created_at"}) {
       BOOST_TEST(task.contains(key), key);
     }
-    auto [rs, result] = api.post("/api/plugin/tasks/" + std::to_string(task["id"].get<int>()) + "/result",
-                                 json{{"success", true}, {"result", seed_result(task)}});
+    auto [rs, result] =
+        api.post("/api/plugin/tasks/" + std::to_string(task["id"].get<int>()) + "/result",
+                 json{{"success", true}, {"result", seed_result(task)}});
     BOOST_TEST(rs == 200);
     BOOST_TEST(result["success"] == true);
     BOOST_TEST(result["task_id"] == task["id"]);
@@ -85,13 +89,15 @@ BOOST_AUTO_TEST_CASE(the_retry_rule_holds_over_http) {
     json task = api.get("/api/plugin/tasks").second[0];
     BOOST_TEST(task["attempt"] == attempt);
     last = api.post("/api/plugin/tasks/" + std::to_string(task["id"].get<int>()) + "/result",
-                    json{{"success", false}, {"error_message", "Network timeout"}}).second;
+                    json{{"success", false}, {"error_message", "Network timeout"}})
+               .second;
   }
   BOOST_TEST(last["queue_status"] == "failed");
   auto [s, queue] = api.get("/api/queues/" + std::to_string(receipt["queue_id"].get<int>()));
   BOOST_TEST(queue["status"] == "failed");
   BOOST_TEST(queue["error_message"] == "Network timeout");
-  auto [rs, retried] = api.post("/api/queues/" + std::to_string(receipt["queue_id"].get<int>()) + "/retry", json::object());
+  auto [rs, retried] = api.post(
+      "/api/queues/" + std::to_string(receipt["queue_id"].get<int>()) + "/retry", json::object());
   BOOST_TEST(rs == 200);
   BOOST_TEST(retried["status"] == "queued");
 }
@@ -124,7 +130,7 @@ BOOST_AUTO_TEST_CASE(every_call_needs_the_token_and_our_host_name) {
   BOOST_REQUIRE(r);
   BOOST_TEST(!r->has_header("Access-Control-Allow-Origin"));
   auto preflight = api.client.Options("/api/queues", {{"Origin", "https://evil.example"},
-                                                       {"Access-Control-Request-Method", "POST"}});
+                                                      {"Access-Control-Request-Method", "POST"}});
   BOOST_REQUIRE(preflight);
   BOOST_TEST(preflight->status == 403);
   BOOST_TEST(!preflight->has_header("Access-Control-Allow-Origin"));
@@ -145,8 +151,11 @@ BOOST_AUTO_TEST_CASE(the_dashboard_login_link_works_once_and_only_same_origin) {
   BOOST_TEST(cookie.find("SameSite=Strict") != std::string::npos);
   std::string session = cookie.substr(0, cookie.find(';'));
   BOOST_TEST(api.get("/api/queues", {{"Cookie", session}}).first == 200);
-  BOOST_TEST(api.get("/api/queues", {{"Cookie", session}, {"Origin", "https://evil.example"}}).first == 401);
-  BOOST_TEST(api.get("/api/queues", {{"Cookie", session}, {"Sec-Fetch-Site", "cross-site"}}).first == 401);
+  BOOST_TEST(
+      api.get("/api/queues", {{"Cookie", session}, {"Origin", "https://evil.example"}}).first ==
+      401);
+  BOOST_TEST(
+      api.get("/api/queues", {{"Cookie", session}, {"Sec-Fetch-Site", "cross-site"}}).first == 401);
   auto again = api.client.Get("/login?code=" + code);
   BOOST_TEST(again->status == 403);
   BOOST_TEST(api.get("/api/queues", {{"Cookie", "stoflow_session=forged"}}).first == 401);
@@ -154,7 +163,8 @@ BOOST_AUTO_TEST_CASE(the_dashboard_login_link_works_once_and_only_same_origin) {
   BOOST_REQUIRE(page);
   BOOST_TEST(page->status == 200);
   BOOST_TEST(page->body.find("StoFlow Companion") != std::string::npos);
-  BOOST_TEST(page->get_header_value("Content-Security-Policy").find("default-src 'self'") != std::string::npos);
+  BOOST_TEST(page->get_header_value("Content-Security-Policy").find("default-src 'self'") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(errors_are_json_with_protocol_codes) {
@@ -180,9 +190,11 @@ BOOST_AUTO_TEST_CASE(errors_are_json_with_protocol_codes) {
   expect(incomplete, 422, -32005);
   BOOST_TEST(incomplete.second["error"]["data"]["missing_fields"] == json({"vinted.status_id"}));
   // Over HTTP, photos can only be URLs: no endpoint reads the seller's files.
-  auto local = api.post("/api/products/import", json::array({vinted_product("x", {"/etc/hostname"})}));
+  auto local =
+      api.post("/api/products/import", json::array({vinted_product("x", {"/etc/hostname"})}));
   expect(local, 400, -32602);
-  auto huge = api.client.Post("/api/products/import", api.auth(), std::string(9 * 1024 * 1024, ' '), "application/json");
+  auto huge = api.client.Post("/api/products/import", api.auth(), std::string(9 * 1024 * 1024, ' '),
+                              "application/json");
   BOOST_REQUIRE(huge);
   BOOST_TEST(huge->status == 413);
   auto [s, products] = api.get("/api/products");

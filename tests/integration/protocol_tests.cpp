@@ -43,7 +43,8 @@ BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_s
   BOOST_TEST(error_code_of(host) == -32700);
   still_serving(host);
 
-  host.send_raw(frame_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"h\xC3\x28\"}"));  // invalid UTF-8
+  host.send_raw(
+      frame_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"h\xC3\x28\"}"));  // invalid UTF-8
   BOOST_TEST(error_code_of(host) == -32700);
   still_serving(host);
 
@@ -62,23 +63,32 @@ BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_s
   BOOST_TEST(unknown["id"].is_number());
 
   BOOST_TEST(host.call("tasks.list", {{"limit", "many"}})["error"]["code"] == -32602);
-  BOOST_TEST(host.call("tasks.result", {{"task_id", "1"}, {"success", true}})["error"]["code"] == -32602);
-  BOOST_TEST(host.call("tasks.result", {{"task_id", 1}, {"success", "yes"}})["error"]["code"] == -32602);
-  BOOST_TEST(host.call("products.publish", {{"platform", 3}, {"product_id", product}})["error"]["code"] == -32602);
+  BOOST_TEST(host.call("tasks.result", {{"task_id", "1"}, {"success", true}})["error"]["code"] ==
+             -32602);
+  BOOST_TEST(host.call("tasks.result", {{"task_id", 1}, {"success", "yes"}})["error"]["code"] ==
+             -32602);
+  BOOST_TEST(host.call("products.publish",
+                       {{"platform", 3}, {"product_id", product}})["error"]["code"] == -32602);
   BOOST_TEST(host.call("queues.get", {{"queue_id", -4}})["error"]["code"] == -32602);
 
   json unknown_task = host.call("tasks.result", {{"task_id", 424242}, {"success", true}});
   BOOST_TEST(unknown_task["error"]["code"] == -32000);
 
   // A step that exists but was never handed out.
-  json receipt = host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
-  json not_leased = host.call("tasks.result", {{"task_id", receipt["task_id"]}, {"success", true}, {"result", {{"id", 1}}}});
+  json receipt =
+      host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json not_leased =
+      host.call("tasks.result",
+                {{"task_id", receipt["task_id"]}, {"success", true}, {"result", {{"id", 1}}}});
   BOOST_TEST(not_leased["error"]["code"] == -32001);
-  BOOST_TEST(not_leased["error"]["message"].get<std::string>().find("not in flight") != std::string::npos);
+  BOOST_TEST(not_leased["error"]["message"].get<std::string>().find("not in flight") !=
+             std::string::npos);
 
-  json missing_product = host.call("products.publish", {{"platform", "vinted"}, {"product_id", 999}});
+  json missing_product =
+      host.call("products.publish", {{"platform", "vinted"}, {"product_id", 999}});
   BOOST_TEST(missing_product["error"]["code"] == -32000);
-  json bad_blob = host.call("blobs.read", {{"blob", "../../../etc/passwd"}, {"offset", 0}, {"length", 10}});
+  json bad_blob =
+      host.call("blobs.read", {{"blob", "../../../etc/passwd"}, {"offset", 0}, {"length", 10}});
   BOOST_TEST(bad_blob["error"]["code"] == -32602);
   still_serving(host);
 
@@ -155,7 +165,8 @@ BOOST_AUTO_TEST_CASE(only_our_extension_may_start_it) {
     BOOST_TEST(stranger.stderr_text().find("refusing") != std::string::npos);
   }
   {
-    HostProcess firefox(env.env, {(env.dir / "com.stoflow.companion.json").string(), "companion@stoflow.app"});
+    HostProcess firefox(
+        env.env, {(env.dir / "com.stoflow.companion.json").string(), "companion@stoflow.app"});
     still_serving(firefox);
   }
   {

@@ -20,7 +20,8 @@ BOOST_AUTO_TEST_CASE(three_photos_published_to_completion_over_pipes) {
   BOOST_TEST(hello["host"] == "stoflow-host");
   BOOST_TEST(hello["protocol"] == 1);
 
-  json receipt = host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json receipt =
+      host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
   BOOST_TEST(receipt["status"] == "pending");
   BOOST_TEST(receipt["product_id"] == product);
   int64_t queue_id = receipt["queue_id"];
@@ -71,7 +72,8 @@ BOOST_AUTO_TEST_CASE(three_photos_published_to_completion_over_pipes) {
       draft_id = 5000 + task["id"].get<int64_t>();
     } else {
       BOOST_TEST(task["step"] == "complete_draft");
-      BOOST_TEST(task["path"] == "/api/v2/item_upload/drafts/" + std::to_string(draft_id) + "/completion");
+      BOOST_TEST(task["path"] ==
+                 "/api/v2/item_upload/drafts/" + std::to_string(draft_id) + "/completion");
       BOOST_TEST(task["payload"]["push_up"] == false);
     }
     last = host.result_of("tasks.result", {{"task_id", task["id"]},
@@ -110,10 +112,13 @@ BOOST_AUTO_TEST_CASE(seed_shaped_results_are_accepted) {
   int64_t product = env.product_with_photos("seed", {1000});
   HostProcess host(env.env);
   host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
-  json seed_results[] = {{{"photo_id", 123}}, {{"id", 55}}, {{"id", 987654321}, {"url", "https://vinted.fr/items/987654321"}}};
+  json seed_results[] = {{{"photo_id", 123}},
+                         {{"id", 55}},
+                         {{"id", 987654321}, {"url", "https://vinted.fr/items/987654321"}}};
   for (const auto& result : seed_results) {
     json task = host.result_of("tasks.list")[0];
-    host.result_of("tasks.result", {{"task_id", task["id"]}, {"success", true}, {"result", result}});
+    host.result_of("tasks.result",
+                   {{"task_id", task["id"]}, {"success", true}, {"result", result}});
   }
   json listing = host.result_of("listings.list", {{"product_id", product}})[0];
   BOOST_TEST(listing["status"] == "published");

@@ -21,10 +21,11 @@ void insert_legacy_task(const std::string& db_path, const std::string& platform,
   BOOST_REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
   sqlite3_busy_timeout(db, 5000);
   sqlite3_stmt* stmt = nullptr;
-  BOOST_REQUIRE(sqlite3_prepare_v2(db,
-                                   "INSERT INTO plugin_tasks (task_type, platform, http_method, path,"
-                                   " payload, status) VALUES ('legacy_sync', ?, 'GET', ?, '{}', 'pending')",
-                                   -1, &stmt, nullptr) == SQLITE_OK);
+  BOOST_REQUIRE(
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO plugin_tasks (task_type, platform, http_method, path,"
+                         " payload, status) VALUES ('legacy_sync', ?, 'GET', ?, '{}', 'pending')",
+                         -1, &stmt, nullptr) == SQLITE_OK);
   sqlite3_bind_text(stmt, 1, platform.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(stmt, 2, path.c_str(), -1, SQLITE_TRANSIENT);
   BOOST_REQUIRE(sqlite3_step(stmt) == SQLITE_DONE);
@@ -42,7 +43,9 @@ std::map<std::string, json> by_platform(const json& tasks) {
 }
 
 json succeed(HostProcess& host, const json& task) {
-  return host.result_of("tasks.result", {{"task_id", task["id"]}, {"success", true}, {"http_status", 200},
+  return host.result_of("tasks.result", {{"task_id", task["id"]},
+                                         {"success", true},
+                                         {"http_status", 200},
                                          {"result", vinted_response(task)}});
 }
 
@@ -65,8 +68,10 @@ BOOST_AUTO_TEST_CASE(the_retry_rule_over_the_real_binary) {
     if (attempt == 1) first_id = task["id"];
     BOOST_TEST(task["id"] == first_id);
     BOOST_TEST(task["attempt"] == attempt);
-    json r = host.result_of("tasks.result", {{"task_id", task["id"]}, {"success", false},
-                                             {"http_status", 503}, {"error_message", "Service Unavailable"}});
+    json r = host.result_of("tasks.result", {{"task_id", task["id"]},
+                                             {"success", false},
+                                             {"http_status", 503},
+                                             {"error_message", "Service Unavailable"}});
     BOOST_TEST(r["status"] == "pending");
     BOOST_TEST(r["next_task_id"] == first_id);
   }
@@ -80,12 +85,14 @@ BOOST_AUTO_TEST_CASE(the_retry_rule_over_the_real_binary) {
   }
 
   // Three failures: step, queue and listing failed, the message kept.
-  json receipt = host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", doomed}});
+  json receipt =
+      host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", doomed}});
   json last;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     json task = host.result_of("tasks.list")[0];
-    last = host.result_of("tasks.result", {{"task_id", task["id"]}, {"success", false},
-                                           {"error_message", "Network timeout"}});
+    last = host.result_of(
+        "tasks.result",
+        {{"task_id", task["id"]}, {"success", false}, {"error_message", "Network timeout"}});
   }
   BOOST_TEST(last["status"] == "failed");
   BOOST_TEST(last["queue_status"] == "failed");
@@ -124,8 +131,12 @@ BOOST_AUTO_TEST_CASE(strict_fifo_over_two_products_and_two_platforms_across_proc
   BOOST_TEST(second.result_of("tasks.list").empty());
 
   // A failed attempt keeps alpha at the head: beta waits.
-  first.result_of("tasks.result", {{"task_id", leased["vinted"]["id"]}, {"success", false}, {"error_message", "timeout"}});
-  first.result_of("tasks.result", {{"task_id", leased["etsy"]["id"]}, {"success", true}, {"result", {{"ok", true}}}});
+  first.result_of(
+      "tasks.result",
+      {{"task_id", leased["vinted"]["id"]}, {"success", false}, {"error_message", "timeout"}});
+  first.result_of(
+      "tasks.result",
+      {{"task_id", leased["etsy"]["id"]}, {"success", true}, {"result", {{"ok", true}}}});
   auto next = by_platform(second.result_of("tasks.list"));
   BOOST_TEST(next["vinted"]["queue_id"] == qa["queue_id"]);
   BOOST_TEST(next["vinted"]["attempt"] == 2);
@@ -134,7 +145,9 @@ BOOST_AUTO_TEST_CASE(strict_fifo_over_two_products_and_two_platforms_across_proc
   // Alpha runs to its end before beta's first step.
   std::vector<int64_t> order;
   json task = next["vinted"];
-  second.result_of("tasks.result", {{"task_id", next["etsy"]["id"]}, {"success", true}, {"result", json::object()}});
+  second.result_of(
+      "tasks.result",
+      {{"task_id", next["etsy"]["id"]}, {"success", true}, {"result", json::object()}});
   for (;;) {
     order.push_back(task["queue_id"]);
     succeed(second, task);
@@ -181,7 +194,8 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_operation_then_restart_finishes_without_loss_or
   {
     HostProcess doomed(env.env);
     hello(doomed);
-    queue_id = doomed.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}})["queue_id"];
+    queue_id = doomed.result_of("products.publish",
+                                {{"platform", "vinted"}, {"product_id", product}})["queue_id"];
     json photo1 = doomed.result_of("tasks.list")[0];
     uploaded.push_back(read_blob(doomed, photo1["payload"]["photo[file]"]));
     succeed(doomed, photo1);
@@ -194,13 +208,16 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_operation_then_restart_finishes_without_loss_or
   json task;
   for (int i = 0; i < 30 && task.is_null(); ++i) {
     json tasks = revived.result_of("tasks.list");
-    if (!tasks.empty()) task = tasks[0];
-    else std::this_thread::sleep_for(100ms);
+    if (!tasks.empty())
+      task = tasks[0];
+    else
+      std::this_thread::sleep_for(100ms);
   }
   BOOST_REQUIRE_MESSAGE(!task.is_null(), "the dead host's lease was not recovered within 3 s");
   BOOST_TEST(task["step"] == "upload_photo_2");
   while (!task.is_null()) {
-    if (task["body"] == "multipart") uploaded.push_back(read_blob(revived, task["payload"]["photo[file]"]));
+    if (task["body"] == "multipart")
+      uploaded.push_back(read_blob(revived, task["payload"]["photo[file]"]));
     succeed(revived, task);
     json tasks = revived.result_of("tasks.list");
     task = tasks.empty() ? json() : tasks[0];
@@ -211,7 +228,8 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_operation_then_restart_finishes_without_loss_or
   BOOST_TEST(queue["status"] == "completed");
   BOOST_TEST(queue["accumulated_data"]["photo_ids"].size() == 3);
   BOOST_TEST(queue["draft_id"].is_null());
-  BOOST_TEST(revived.result_of("listings.list", {{"product_id", product}})[0]["status"] == "published");
+  BOOST_TEST(revived.result_of("listings.list", {{"product_id", product}})[0]["status"] ==
+             "published");
 }
 
 BOOST_AUTO_TEST_CASE(a_closed_connection_gives_its_step_to_the_next_one) {
@@ -242,7 +260,8 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_announced_and_handed_out_again) {
   json leased = host.result_of("tasks.list")[0];
   auto note = host.wait_notification("tasks.available", 5s);
   BOOST_REQUIRE_MESSAGE(note.has_value(), "no announcement after the lease expired");
-  json late = host.call("tasks.result", {{"task_id", leased["id"]}, {"success", true}, {"result", {{"id", 1}}}});
+  json late = host.call("tasks.result",
+                        {{"task_id", leased["id"]}, {"success", true}, {"result", {{"id", 1}}}});
   BOOST_TEST(late["error"]["code"] == -32001);
   json again = host.result_of("tasks.list")[0];
   BOOST_TEST(again["id"] == leased["id"]);

@@ -106,7 +106,8 @@ std::string base64_decode(const std::string& text) {
     std::array<int8_t, 256> t{};
     t.fill(-1);
     const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    for (size_t i = 0; i < alphabet.size(); ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
     return t;
   }();
   std::string out;
@@ -148,7 +149,9 @@ fs::path write_product_file(const fs::path& dir, const json& products) {
   return file;
 }
 
-fs::path host_binary() { return STOFLOW_HOST_BIN; }
+fs::path host_binary() {
+  return STOFLOW_HOST_BIN;
+}
 
 namespace {
 
@@ -225,9 +228,9 @@ HostProcess::HostProcess(std::map<std::string, std::string> env, std::vector<std
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  stderr_path_ = fs::temp_directory_path() /
-                 ("stoflow-host-stderr-" + std::to_string(getpid()) + "-" +
-                  std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log");
+  stderr_path_ =
+      fs::temp_directory_path() / ("stoflow-host-stderr-" + std::to_string(getpid()) + "-" +
+                                   std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log");
   std::vector<std::string> argv_strings = {host_binary().string()};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   auto env_strings = merged_env(env);
@@ -262,7 +265,9 @@ HostProcess::~HostProcess() {
   fs::remove(stderr_path_, ec);
 }
 
-std::string HostProcess::stderr_text() const { return read_file(stderr_path_); }
+std::string HostProcess::stderr_text() const {
+  return read_file(stderr_path_);
+}
 
 void HostProcess::send_raw(const std::string& bytes) {
   const char* p = bytes.data();
@@ -387,6 +392,8 @@ void HostProcess::kill_hard() {
   wait_exit(std::chrono::seconds(5));
 }
 
-void HostProcess::signal(int sig) { ::kill(pid_, sig); }
+void HostProcess::signal(int sig) {
+  ::kill(pid_, sig);
+}
 
 }  // namespace stoflow::testing

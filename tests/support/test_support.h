@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <thread>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace stoflow::testing {
@@ -57,7 +57,8 @@ CommandResult run_host_cli(const std::vector<std::string>& args,
 class HostProcess {
  public:
   HostProcess(std::map<std::string, std::string> env,
-              std::vector<std::string> args = {"chrome-extension://kikocaejcljggdneaelndeobljajgmho/"});
+              std::vector<std::string> args = {
+                  "chrome-extension://kikocaejcljggdneaelndeobljajgmho/"});
   ~HostProcess();
   HostProcess(const HostProcess&) = delete;
   HostProcess& operator=(const HostProcess&) = delete;

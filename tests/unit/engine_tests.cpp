@@ -19,15 +19,18 @@ class TestShop final : public workflow::StepGenerator {
  public:
   std::string platform() const override { return "testshop"; }
   bool supports(const std::string& op) const override { return op == workflow::kPublishProduct; }
-  std::vector<std::string> missing_fields(const store::Product& p, const std::string&) const override {
+  std::vector<std::string> missing_fields(const store::Product& p,
+                                          const std::string&) const override {
     return p.title.empty() ? std::vector<std::string>{"title"} : std::vector<std::string>{};
   }
-  json initial_context(const store::Product&, const std::string&) const override { return json::object(); }
+  json initial_context(const store::Product&, const std::string&) const override {
+    return json::object();
+  }
   std::optional<workflow::StepSpec> next_step(const std::string&,
                                               const workflow::OperationState& s) const override {
     if (!s.accumulated.contains("item_id")) {
-      return workflow::StepSpec{"create", "POST", "/items", workflow::BodyKind::kJson,
-                                {{"title", s.product.title}}};
+      return workflow::StepSpec{
+          "create", "POST", "/items", workflow::BodyKind::kJson, {{"title", s.product.title}}};
     }
     if (!s.accumulated.contains("url")) {
       return workflow::StepSpec{"confirm", "POST",
@@ -36,7 +39,8 @@ class TestShop final : public workflow::StepGenerator {
     }
     return std::nullopt;
   }
-  json accumulate(const std::string&, const std::string& step, const json& r, json acc) const override {
+  json accumulate(const std::string&, const std::string& step, const json& r,
+                  json acc) const override {
     if (step == "create") {
       if (!r.contains("id")) throw workflow::ResponseError("no id");
       acc["item_id"] = r["id"];
@@ -78,7 +82,8 @@ struct EngineFixture {
       testing::write_file(dir / name, testing::png_bytes(2000 + i, static_cast<unsigned>(i + 1)));
       names.push_back(name);
     }
-    return products.import(json::array({testing::vinted_product(title, names)}), dir.path(), nullptr)[0];
+    return products.import(json::array({testing::vinted_product(title, names)}), dir.path(),
+                           nullptr)[0];
   }
 
   json report(const std::string& owner, int64_t task_id, bool success, json result = nullptr,
@@ -91,7 +96,8 @@ struct EngineFixture {
     r.success = success;
     r.result = result;
     if (extra.contains("http_status")) r.http_status = extra["http_status"].get<int>();
-    if (extra.contains("error_message")) r.error_message = extra["error_message"].get<std::string>();
+    if (extra.contains("error_message"))
+      r.error_message = extra["error_message"].get<std::string>();
     if (extra.contains("error_kind")) r.error_kind = extra["error_kind"].get<std::string>();
     if (extra.contains("retry_after")) r.retry_after_seconds = extra["retry_after"].get<double>();
     r.fingerprint = sha256_hex(params.dump());
@@ -112,12 +118,13 @@ struct EngineFixture {
       if (tasks.empty()) break;
       for (const auto& t : tasks) {
         std::string step = t["step"];
-        json result = step.rfind("upload_photo_", 0) == 0 ? json{{"id", 100 + t["id"].get<int>()}}
-                      : step == "create_draft"            ? json{{"draft", {{"id", 42}}}}
-                      : step == "complete_draft"
-                          ? json{{"item", {{"id", 4242}, {"url", "https://www.vinted.fr/items/4242"}}}}
-                      : step == "create" ? json{{"id", 9}}
-                                         : json{{"url", "https://shop/9"}};
+        json result =
+            step.rfind("upload_photo_", 0) == 0 ? json{{"id", 100 + t["id"].get<int>()}}
+            : step == "create_draft"            ? json{{"draft", {{"id", 42}}}}
+            : step == "complete_draft"
+                ? json{{"item", {{"id", 4242}, {"url", "https://www.vinted.fr/items/4242"}}}}
+            : step == "create" ? json{{"id", 9}}
+                               : json{{"url", "https://shop/9"}};
         last = report(owner, t["id"], true, result);
       }
     }
@@ -133,7 +140,8 @@ BOOST_AUTO_TEST_CASE(publish_creates_listing_queue_and_only_the_first_step) {
   int64_t id = product("jeans", 3);
   auto receipt = engine->publish("vinted", id);
   BOOST_TEST(receipt.product_id == id);
-  BOOST_TEST(receipt.message.find("queue #" + std::to_string(receipt.queue_id)) != std::string::npos);
+  BOOST_TEST(receipt.message.find("queue #" + std::to_string(receipt.queue_id)) !=
+             std::string::npos);
   BOOST_TEST(count("SELECT COUNT(*) FROM plugin_tasks") == 1);
   BOOST_TEST(count("SELECT COUNT(*) FROM listings WHERE status = 'pending'") == 1);
   json queue = engine->queue(receipt.queue_id, true);
@@ -321,7 +329,8 @@ BOOST_AUTO_TEST_CASE(dead_owners_are_recovered_live_ones_kept) {
   engine->publish("testshop", b);
   engine->lease("dead", 1);
   engine->lease("alive", 1);
-  int released = engine->recover_dead_owners("me", [](const std::string& o) { return o != "dead"; });
+  int released =
+      engine->recover_dead_owners("me", [](const std::string& o) { return o != "dead"; });
   BOOST_TEST(released == 1);
   BOOST_TEST(count("SELECT COUNT(*) FROM plugin_tasks WHERE lease_owner = 'alive'") == 1);
 }
@@ -342,7 +351,8 @@ BOOST_AUTO_TEST_CASE(session_expiry_pauses_without_using_attempts) {
   json again = engine->lease("a", 10);
   BOOST_REQUIRE(again.size() == 1);
   BOOST_TEST(again[0]["attempt"] == 1);
-  report("a", again[0]["id"], false, nullptr, {{"error_kind", "challenge"}, {"error_message", "html"}});
+  report("a", again[0]["id"], false, nullptr,
+         {{"error_kind", "challenge"}, {"error_message", "html"}});
   BOOST_TEST(engine->queue(receipt.queue_id, false)["status"] == "paused");
 }
 
@@ -361,7 +371,8 @@ BOOST_AUTO_TEST_CASE(a_refused_request_fails_at_once) {
   int64_t id = product("belt", 1);
   auto receipt = engine->publish("vinted", id);
   json t = engine->lease("a", 10)[0];
-  json r = report("a", t["id"], false, nullptr, {{"error_kind", "refused"}, {"error_message", "path leaves origin"}});
+  json r = report("a", t["id"], false, nullptr,
+                  {{"error_kind", "refused"}, {"error_message", "path leaves origin"}});
   BOOST_TEST(r["queue_status"] == "failed");
 }
 
@@ -397,7 +408,8 @@ BOOST_AUTO_TEST_CASE(cancel_then_retry_resumes_where_it_stopped) {
 }
 
 BOOST_AUTO_TEST_CASE(legacy_tasks_run_without_step_generation) {
-  int64_t legacy = engine->enqueue_legacy({"vinted", "sync_wardrobe", "GET", "/api/v2/wardrobe", workflow::BodyKind::kNone, json::object()});
+  int64_t legacy = engine->enqueue_legacy({"vinted", "sync_wardrobe", "GET", "/api/v2/wardrobe",
+                                           workflow::BodyKind::kNone, json::object()});
   int64_t id = product("later", 1);
   engine->publish("vinted", id);
   json tasks = engine->lease("a", 10);

@@ -13,7 +13,9 @@ std::string frame(const std::string& body) {
   uint32_t n = static_cast<uint32_t>(body.size());
   return std::string(reinterpret_cast<const char*>(&n), 4) + body;
 }
-std::string header(uint32_t n) { return std::string(reinterpret_cast<const char*>(&n), 4); }
+std::string header(uint32_t n) {
+  return std::string(reinterpret_cast<const char*>(&n), 4);
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(framing_suite)

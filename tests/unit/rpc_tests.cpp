@@ -28,7 +28,8 @@ struct RpcFixture {
 BOOST_FIXTURE_TEST_SUITE(rpc_suite, RpcFixture)
 
 BOOST_AUTO_TEST_CASE(hello_names_the_host_and_protocol) {
-  json r = reply(R"({"jsonrpc":"2.0","id":1,"method":"hello","params":{"client":"t","version":"1","browser":"chrome","platforms":["vinted"]}})");
+  json r = reply(
+      R"({"jsonrpc":"2.0","id":1,"method":"hello","params":{"client":"t","version":"1","browser":"chrome","platforms":["vinted"]}})");
   BOOST_TEST(r["id"] == 1);
   BOOST_TEST(r["result"]["host"] == "stoflow-host");
   BOOST_TEST(r["result"]["protocol"] == 1);
@@ -47,11 +48,22 @@ BOOST_AUTO_TEST_CASE(malformed_messages_get_the_right_codes) {
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":7})") == -32600);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"nope"})") == -32601);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":[1]})") == -32602);
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":{"limit":"ten"}})") == -32602);
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":"1","success":true}})") == -32602);
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":77,"success":true}})") == -32000);
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"queues.get","params":{"queue_id":5}})") == -32000);
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"products.publish","params":{"platform":"vinted","product_id":5}})") == -32000);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":{"limit":"ten"}})") ==
+             -32602);
+  BOOST_TEST(
+      code(
+          R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":"1","success":true}})") ==
+      -32602);
+  BOOST_TEST(
+      code(
+          R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"task_id":77,"success":true}})") ==
+      -32000);
+  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"queues.get","params":{"queue_id":5}})") ==
+             -32000);
+  BOOST_TEST(
+      code(
+          R"({"jsonrpc":"2.0","id":1,"method":"products.publish","params":{"platform":"vinted","product_id":5}})") ==
+      -32000);
 }
 
 BOOST_AUTO_TEST_CASE(errors_carry_the_request_id_and_a_kind) {
@@ -62,7 +74,10 @@ BOOST_AUTO_TEST_CASE(errors_carry_the_request_id_and_a_kind) {
 }
 
 BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
-  BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":"../../etc/passwd","offset":0,"length":10}})") == -32602);
+  BOOST_TEST(
+      code(
+          R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":"../../etc/passwd","offset":0,"length":10}})") ==
+      -32602);
   std::string missing(64, 'b');
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
                   R"(","offset":0,"length":10}})") == -32000);

@@ -1,5 +1,5 @@
-#include <set>
 #include <sys/stat.h>
+#include <set>
 
 #include <boost/test/unit_test.hpp>
 
@@ -11,8 +11,8 @@
 #include "util/errors.h"
 
 using namespace stoflow;
-using stoflow::testing::TempDir;
 using nlohmann::json;
+using stoflow::testing::TempDir;
 
 BOOST_AUTO_TEST_SUITE(store_suite)
 
@@ -58,15 +58,15 @@ BOOST_AUTO_TEST_CASE(seed_columns_of_both_tables_exist) {
     return names;
   };
   auto queue = columns("plugin_queue");
-  for (const char* c : {"id", "platform", "operation", "product_id", "status", "current_step",
-                        "accumulated_data", "context_data", "error_message", "retry_count",
-                        "created_at", "updated_at"}) {
+  for (const char* c :
+       {"id", "platform", "operation", "product_id", "status", "current_step", "accumulated_data",
+        "context_data", "error_message", "retry_count", "created_at", "updated_at"}) {
     BOOST_TEST(queue.contains(c), "plugin_queue." << c);
   }
   auto tasks = columns("plugin_tasks");
-  for (const char* c : {"id", "queue_id", "task_type", "platform", "http_method", "path", "payload",
-                        "status", "result", "error_message", "retry_count", "max_retries",
-                        "created_at", "completed_at"}) {
+  for (const char* c :
+       {"id", "queue_id", "task_type", "platform", "http_method", "path", "payload", "status",
+        "result", "error_message", "retry_count", "max_retries", "created_at", "completed_at"}) {
     BOOST_TEST(tasks.contains(c), "plugin_tasks." << c);
   }
 }
@@ -140,7 +140,8 @@ struct Fixture {
 BOOST_FIXTURE_TEST_CASE(imports_products_and_copies_photos, Fixture) {
   auto photo = testing::png_bytes(5000, 1);
   testing::write_file(dir / "in" / "a.png", photo);
-  auto file = testing::write_product_file(dir / "in", json::array({testing::vinted_product("Coat", {"a.png"})}));
+  auto file = testing::write_product_file(
+      dir / "in", json::array({testing::vinted_product("Coat", {"a.png"})}));
   auto ids = service.import_products_file(file);
   BOOST_REQUIRE(ids.size() == 1);
   std::filesystem::remove(dir / "in" / "a.png");  // the queue must not need the original
@@ -196,7 +197,8 @@ BOOST_FIXTURE_TEST_CASE(invalid_fields_are_named, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(a_non_image_file_is_refused, Fixture) {
   testing::write_file(dir / "in" / "notes.png", "these are not pixels");
-  auto file = testing::write_product_file(dir / "in", json::array({testing::vinted_product("Bag", {"notes.png"})}));
+  auto file = testing::write_product_file(
+      dir / "in", json::array({testing::vinted_product("Bag", {"notes.png"})}));
   try {
     service.import_products_file(file);
     BOOST_FAIL("a text file was imported as a photo");

@@ -29,9 +29,8 @@ struct PhotoServer {
     server.Get("/moved", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("/good.png");
     });
-    server.Get("/loop", [](const httplib::Request&, httplib::Response& res) {
-      res.set_redirect("/loop");
-    });
+    server.Get("/loop",
+               [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
     server.Get("/missing.png", [](const httplib::Request&, httplib::Response& res) {
       res.status = 404;
       res.set_content("not here", "text/plain");
@@ -75,7 +74,8 @@ struct Fixture {
   }
   AppError import_error(const std::string& path) {
     try {
-      service->import_products(json::array({testing::vinted_product("x", {photos.url(path)})}), std::nullopt);
+      service->import_products(json::array({testing::vinted_product("x", {photos.url(path)})}),
+                               std::nullopt);
     } catch (const AppError& e) {
       return e;
     }
@@ -90,7 +90,8 @@ BOOST_FIXTURE_TEST_SUITE(url_photos_suite, Fixture)
 
 BOOST_AUTO_TEST_CASE(a_good_url_and_a_redirect_store_the_same_bytes_once) {
   auto ids = service->import_products(
-      json::array({testing::vinted_product("coat", {photos.url("/good.png"), photos.url("/moved")})}),
+      json::array(
+          {testing::vinted_product("coat", {photos.url("/good.png"), photos.url("/moved")})}),
       std::nullopt);
   auto product = service->products().get(ids[0]);
   BOOST_REQUIRE(product.images.size() == 2);
@@ -99,7 +100,8 @@ BOOST_AUTO_TEST_CASE(a_good_url_and_a_redirect_store_the_same_bytes_once) {
   BOOST_TEST(product.images[0].filename == "good.png");
   BOOST_TEST(product.images[0].source == photos.url("/good.png"));
   BOOST_TEST(count("blobs") == 1);
-  BOOST_TEST(testing::read_file(service->blobs().path_for(product.images[0].sha256)) == photos.good);
+  BOOST_TEST(testing::read_file(service->blobs().path_for(product.images[0].sha256)) ==
+             photos.good);
 }
 
 BOOST_AUTO_TEST_CASE(each_bad_url_gives_a_clear_error_and_writes_nothing) {
@@ -128,18 +130,19 @@ BOOST_AUTO_TEST_CASE(each_bad_url_gives_a_clear_error_and_writes_nothing) {
 
 BOOST_AUTO_TEST_CASE(remote_callers_cannot_name_local_files) {
   testing::write_file(dir / "secret.png", testing::png_bytes(100, 1));
-  BOOST_CHECK_THROW(service->import_products(
-                        json::array({testing::vinted_product("x", {(dir / "secret.png").string()})}),
-                        std::nullopt),
-                    AppError);
+  BOOST_CHECK_THROW(
+      service->import_products(
+          json::array({testing::vinted_product("x", {(dir / "secret.png").string()})}),
+          std::nullopt),
+      AppError);
   BOOST_TEST(count("products") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(only_http_and_https_are_fetched) {
   AppError e = [&] {
     try {
-      service->import_products(json::array({testing::vinted_product("x", {"https://127.0.0.1:1/x.png"})}),
-                               std::nullopt);
+      service->import_products(
+          json::array({testing::vinted_product("x", {"https://127.0.0.1:1/x.png"})}), std::nullopt);
     } catch (const AppError& err) {
       return err;
     }

@@ -1,5 +1,5 @@
-#include <set>
 #include <boost/test/unit_test.hpp>
+#include <set>
 
 #include "test_support.h"
 #include "workflow/vinted_publish.h"
@@ -25,8 +25,8 @@ store::Product product_with_photos(int photos) {
                     {"color_ids", {9, 12}},
                     {"package_size_id", 2}}}};
   for (int i = 0; i < photos; ++i) {
-    p.images.push_back({i, std::string(63, 'a') + std::to_string(i), "p" + std::to_string(i) + ".jpg",
-                        "image/jpeg", 1000 + i, "p.jpg"});
+    p.images.push_back({i, std::string(63, 'a') + std::to_string(i),
+                        "p" + std::to_string(i) + ".jpg", "image/jpeg", 1000 + i, "p.jpg"});
   }
   return p;
 }
@@ -83,7 +83,8 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   BOOST_TEST(draft->payload["parcel"].is_null());
   BOOST_TEST(draft->payload["upload_session_id"] == context["upload_session_id"]);
 
-  acc = vinted.accumulate(workflow::kPublishProduct, "create_draft", {{"draft", {{"id", 9001}}}}, acc);
+  acc = vinted.accumulate(workflow::kPublishProduct, "create_draft", {{"draft", {{"id", 9001}}}},
+                          acc);
   auto completion = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
   BOOST_REQUIRE(completion);
   BOOST_TEST(completion->path == "/api/v2/item_upload/drafts/9001/completion");
@@ -91,8 +92,9 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   BOOST_TEST(completion->payload["feedback_id"].is_null());
   BOOST_TEST(completion->payload["draft"]["assigned_photos"].size() == 2);
 
-  acc = vinted.accumulate(workflow::kPublishProduct, "complete_draft",
-                          {{"item", {{"id", 777}, {"url", "https://www.vinted.fr/items/777"}}}}, acc);
+  acc =
+      vinted.accumulate(workflow::kPublishProduct, "complete_draft",
+                        {{"item", {{"id", 777}, {"url", "https://www.vinted.fr/items/777"}}}}, acc);
   BOOST_TEST(!vinted.next_step(workflow::kPublishProduct, {product, acc, context}));
   auto outcome = vinted.outcome(acc);
   BOOST_TEST(outcome.remote_id == "777");
@@ -101,7 +103,8 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
 
 BOOST_AUTO_TEST_CASE(accepts_the_seed_result_shapes) {
   VintedPublish vinted;
-  json acc = vinted.accumulate("publish_product", "upload_photo_1", {{"photo_id", 123}}, json::object());
+  json acc =
+      vinted.accumulate("publish_product", "upload_photo_1", {{"photo_id", 123}}, json::object());
   acc = vinted.accumulate("publish_product", "upload_photo_2", {{"photo", {{"id", 456}}}}, acc);
   BOOST_TEST(acc["photo_ids"] == json({123, 456}));
   acc = vinted.accumulate("publish_product", "create_draft", {{"id", 55}}, acc);
@@ -121,12 +124,15 @@ BOOST_AUTO_TEST_CASE(the_same_photo_result_twice_stays_one_photo) {
 
 BOOST_AUTO_TEST_CASE(a_response_without_ids_is_an_error) {
   VintedPublish vinted;
-  BOOST_CHECK_THROW(vinted.accumulate("publish_product", "upload_photo_1", {{"ok", true}}, json::object()),
-                    workflow::ResponseError);
-  BOOST_CHECK_THROW(vinted.accumulate("publish_product", "create_draft", json::array(), json::object()),
-                    workflow::ResponseError);
-  BOOST_CHECK_THROW(vinted.accumulate("publish_product", "complete_draft", {{"item", nullptr}}, json::object()),
-                    workflow::ResponseError);
+  BOOST_CHECK_THROW(
+      vinted.accumulate("publish_product", "upload_photo_1", {{"ok", true}}, json::object()),
+      workflow::ResponseError);
+  BOOST_CHECK_THROW(
+      vinted.accumulate("publish_product", "create_draft", json::array(), json::object()),
+      workflow::ResponseError);
+  BOOST_CHECK_THROW(
+      vinted.accumulate("publish_product", "complete_draft", {{"item", nullptr}}, json::object()),
+      workflow::ResponseError);
 }
 
 BOOST_AUTO_TEST_CASE(lists_what_a_product_lacks) {

@@ -90,7 +90,7 @@ void print_queue_table(const json& queues, std::ostream& out) {
       << "MESSAGE\n";
   for (const auto& q : queues) {
     std::string message = q["paused_reason"].is_string() ? q["paused_reason"].get<std::string>()
-                                                          : text_or_dash(q["error_message"]);
+                                                         : text_or_dash(q["error_message"]);
     out << std::left << std::setw(6) << q["id"].get<int64_t>() << std::setw(9)
         << q["platform"].get<std::string>() << std::setw(9) << text_or_dash(q["product_id"])
         << std::setw(12) << q["status"].get<std::string>() << std::setw(9) << progress_of(q)
@@ -119,7 +119,9 @@ void print_queue_detail(const json& q, std::ostream& out) {
   }
 }
 
-service::Caller cli_caller() { return {"cli", "cli"}; }
+service::Caller cli_caller() {
+  return {"cli", "cli"};
+}
 
 std::unique_ptr<service::Service> open_service(const Args& args) {
   auto path = resolve_db_path(args.db);
@@ -146,8 +148,7 @@ int cmd_products(const Args& args, std::ostream& out) {
       out << products.dump(2) << "\n";
       return kOk;
     }
-    out << std::left << std::setw(6) << "ID" << std::setw(10) << "PRICE" << std::setw(8)
-        << "PHOTOS"
+    out << std::left << std::setw(6) << "ID" << std::setw(10) << "PRICE" << std::setw(8) << "PHOTOS"
         << "TITLE\n";
     for (const auto& p : products) {
       int64_t cents = p["price_cents"];
@@ -160,8 +161,8 @@ int cmd_products(const Args& args, std::ostream& out) {
   }
   if (sub == "show") {
     if (args.words.size() != 3) throw UsageError("usage: products show ID");
-    json product = service->invoke(
-        "products.get", {{"product_id", parse_id(args.words[2], "ID")}}, cli_caller());
+    json product = service->invoke("products.get", {{"product_id", parse_id(args.words[2], "ID")}},
+                                   cli_caller());
     out << product.dump(2) << "\n";
     return kOk;
   }
@@ -171,7 +172,8 @@ int cmd_products(const Args& args, std::ostream& out) {
 int cmd_publish(const Args& args, std::ostream& out, std::ostream& err) {
   if (args.words.size() < 3) throw UsageError("usage: publish PLATFORM PRODUCT_ID...");
   std::vector<int64_t> ids;
-  for (size_t i = 2; i < args.words.size(); ++i) ids.push_back(parse_id(args.words[i], "PRODUCT_ID"));
+  for (size_t i = 2; i < args.words.size(); ++i)
+    ids.push_back(parse_id(args.words[i], "PRODUCT_ID"));
   auto service = open_service(args);
   int status = kOk;
   json receipts = json::array();
@@ -184,8 +186,9 @@ int cmd_publish(const Args& args, std::ostream& out, std::ostream& err) {
       if (!args.flag("--json")) out << receipt["queue_id"].get<int64_t>() << "\n";
     } catch (const AppError& e) {
       err << "stoflow-host: product " << id << ": " << e.what() << "\n";
-      receipts.push_back({{"product_id", id},
-                          {"error", {{"code", static_cast<int>(e.code())}, {"message", e.what()}}}});
+      receipts.push_back(
+          {{"product_id", id},
+           {"error", {{"code", static_cast<int>(e.code())}, {"message", e.what()}}}});
       status = kFailed;
     }
   }
@@ -212,8 +215,8 @@ int cmd_queues(const Args& args, std::ostream& out) {
 int cmd_queue_action(const Args& args, std::ostream& out, const std::string& method) {
   if (args.words.size() != 2) throw UsageError("usage: " + args.words[0] + " QUEUE_ID");
   auto service = open_service(args);
-  json queue = service->invoke(method, {{"queue_id", parse_id(args.words[1], "QUEUE_ID")}},
-                               cli_caller());
+  json queue =
+      service->invoke(method, {{"queue_id", parse_id(args.words[1], "QUEUE_ID")}}, cli_caller());
   if (args.flag("--json") || method != "queues.get") {
     if (args.flag("--json")) {
       out << queue.dump(2) << "\n";

@@ -69,8 +69,8 @@ int run_serve(const ServeOptions& options, std::ostream& out, std::ostream& err)
     log::info("HTTP server stopping on signal " + std::to_string(sig));
     server.stop();
   });
-  out << "StoFlow API and dashboard on http://127.0.0.1:" << port
-      << "/ (token in " << token_path(options).string() << ")" << std::endl;
+  out << "StoFlow API and dashboard on http://127.0.0.1:" << port << "/ (token in "
+      << token_path(options).string() << ")" << std::endl;
   log::info("HTTP server listening on 127.0.0.1:" + std::to_string(port));
   server.run();
   // Wake the waiter if the server stopped for another reason.
@@ -88,8 +88,8 @@ int run_dashboard(const ServeOptions& options, std::ostream& out, std::ostream& 
   std::string token = http::load_or_create_token(token_path(options));
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(3);
-  auto response = client.Post("/api/dashboard/login-codes", {{"Authorization", "Bearer " + token}}, "",
-                              "application/json");
+  auto response = client.Post("/api/dashboard/login-codes", {{"Authorization", "Bearer " + token}},
+                              "", "application/json");
   if (!response) {
     err << "stoflow-host: no server on 127.0.0.1:" << port
         << "; start it with `stoflow-host serve` first\n";

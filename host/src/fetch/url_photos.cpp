@@ -43,7 +43,8 @@ AppError fetch_error(const std::string& url, const std::string& why) {
 
 FetchLimits FetchLimits::from_environment() {
   FetchLimits limits;
-  limits.connect_timeout_ms = env_int("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", limits.connect_timeout_ms);
+  limits.connect_timeout_ms =
+      env_int("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", limits.connect_timeout_ms);
   limits.total_timeout_ms = env_int("STOFLOW_FETCH_TIMEOUT_MS", limits.total_timeout_ms);
   return limits;
 }
@@ -79,17 +80,19 @@ store::StoredBlob UrlPhotoFetcher::fetch(const std::string& url) const {
 
   CURLcode rc = curl_easy_perform(h);
   if (download.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-    throw AppError(ErrorCode::kTooLarge,
-                   "cannot download " + url + ": larger than " + std::to_string(limits_.max_bytes) +
-                       " bytes",
-                   nlohmann::json{{"url", url}});
+    throw AppError(
+        ErrorCode::kTooLarge,
+        "cannot download " + url + ": larger than " + std::to_string(limits_.max_bytes) + " bytes",
+        nlohmann::json{{"url", url}});
   }
-  if (rc == CURLE_TOO_MANY_REDIRECTS) throw fetch_error(url, "more than " + std::to_string(limits_.max_redirects) + " redirects");
+  if (rc == CURLE_TOO_MANY_REDIRECTS)
+    throw fetch_error(url, "more than " + std::to_string(limits_.max_redirects) + " redirects");
   if (rc == CURLE_OPERATION_TIMEDOUT) throw fetch_error(url, "timed out");
   if (rc != CURLE_OK) throw fetch_error(url, *error ? error : curl_easy_strerror(rc));
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status >= 300) throw fetch_error(url, "the server answered HTTP " + std::to_string(status));
+  if (status < 200 || status >= 300)
+    throw fetch_error(url, "the server answered HTTP " + std::to_string(status));
   try {
     return blobs_.put_bytes(download.bytes);
   } catch (const AppError& e) {

@@ -41,7 +41,8 @@ std::optional<std::string> cookie_value(const std::string& header, const std::st
 
 fs::path default_token_path() {
 #if defined(__APPLE__)
-  return fs::path(env("HOME").value_or(".")) / "Library" / "Application Support" / "StoFlow" / "api-token";
+  return fs::path(env("HOME").value_or(".")) / "Library" / "Application Support" / "StoFlow" /
+         "api-token";
 #else
   if (auto xdg = env("XDG_CONFIG_HOME")) return fs::path(*xdg) / "stoflow" / "api-token";
   return fs::path(env("HOME").value_or(".")) / ".config" / "stoflow" / "api-token";
@@ -61,7 +62,8 @@ std::string load_or_create_token(const fs::path& path) {
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + temp.string());
   std::string line = token + "\n";
-  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) throw std::runtime_error("cannot write " + temp.string());
   fs::rename(temp, path);

@@ -15,16 +15,24 @@ int http_status_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kParseError:
     case ErrorCode::kInvalidRequest:
-    case ErrorCode::kInvalidParams: return 400;
-    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kInvalidParams:
+      return 400;
+    case ErrorCode::kForbidden:
+      return 403;
     case ErrorCode::kNotFound:
-    case ErrorCode::kMethodNotFound: return 404;
+    case ErrorCode::kMethodNotFound:
+      return 404;
     case ErrorCode::kNotInFlight:
-    case ErrorCode::kWrongState: return 409;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kIncomplete: return 422;
-    case ErrorCode::kFetchFailed: return 502;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kWrongState:
+      return 409;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kIncomplete:
+      return 422;
+    case ErrorCode::kFetchFailed:
+      return 502;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -47,7 +55,8 @@ void send_error(httplib::Response& res, ErrorCode code, const std::string& messa
 json parse_body(const httplib::Request& req) {
   if (req.body.empty()) return json::object();
   json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) throw AppError(ErrorCode::kParseError, "the request body is not valid JSON");
+  if (body.is_discarded())
+    throw AppError(ErrorCode::kParseError, "the request body is not valid JSON");
   return body;
 }
 
@@ -75,8 +84,8 @@ json query_params(const httplib::Request& req, std::initializer_list<const char*
       if (used != text.size()) throw std::invalid_argument(key);
       params[key] = value;
     } catch (const std::exception&) {
-      throw AppError(ErrorCode::kInvalidParams, std::string("\"") + key + "\" must be a whole number",
-                     json{{"param", key}});
+      throw AppError(ErrorCode::kInvalidParams,
+                     std::string("\"") + key + "\" must be a whole number", json{{"param", key}});
     }
   }
   for (const char* key : strings) {
@@ -95,9 +104,10 @@ ApiServer::ApiServer(service::Service& service, std::string token)
   server_.set_payload_max_length(kMaxRequestBytes);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return screen(req, res); });
-  server_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, ErrorCode::kInternal, "internal error");
-  });
+  server_.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, ErrorCode::kInternal, "internal error");
+      });
   add_routes();
 }
 
@@ -107,7 +117,8 @@ ApiServer::~ApiServer() {
 }
 
 int ApiServer::bind(int port) {
-  int bound = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+  int bound = port == 0 ? server_.bind_to_any_port("127.0.0.1")
+                        : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
   if (bound > 0) access_.set_port(bound);
   return bound;
 }
@@ -135,7 +146,8 @@ void ApiServer::maintain_until_stopped() {
     } catch (const std::exception& e) {
       log::error(std::string("HTTP maintenance failed: ") + e.what());
     }
-    for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (int i = 0; i < 10 && !stopping_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::lock_guard lock(service_mutex_);
   service_.engine().release_owner(owner_.id(), "the HTTP server stopped");
@@ -143,11 +155,13 @@ void ApiServer::maintain_until_stopped() {
 
 // Runs before routing: Host check for everything (DNS rebinding), then
 // authentication for the API. No CORS headers are ever sent.
-httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req, httplib::Response& res) {
+httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req,
+                                                   httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
   if (!access_.host_allowed(req.get_header_value("Host"))) {
-    send_error(res, ErrorCode::kForbidden, "requests must be addressed to 127.0.0.1:" +
-                                               std::to_string(access_.port()) + " or localhost");
+    send_error(res, ErrorCode::kForbidden,
+               "requests must be addressed to 127.0.0.1:" + std::to_string(access_.port()) +
+                   " or localhost");
     return R::Handled;
   }
   if (req.method == "OPTIONS") {
@@ -155,9 +169,10 @@ httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req, 
     return R::Handled;
   }
   if (req.path.rfind("/api/", 0) != 0) return R::Unhandled;
-  bool authenticated = access_.bearer_ok(req.get_header_value("Authorization")) ||
-                       access_.session_ok(req.get_header_value("Cookie"), req.get_header_value("Origin"),
-                                          req.get_header_value("Sec-Fetch-Site"));
+  bool authenticated =
+      access_.bearer_ok(req.get_header_value("Authorization")) ||
+      access_.session_ok(req.get_header_value("Cookie"), req.get_header_value("Origin"),
+                         req.get_header_value("Sec-Fetch-Site"));
   if (!authenticated) {
     res.set_header("WWW-Authenticate", "Bearer");
     send_error(res, ErrorCode::kForbidden,
@@ -175,7 +190,8 @@ json ApiServer::call(const std::string& method, const json& params) {
 }
 
 void ApiServer::add_json(const char* method, const std::string& pattern, Handler handler) {
-  auto wrapped = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+  auto wrapped = [handler = std::move(handler)](const httplib::Request& req,
+                                                httplib::Response& res) {
     try {
       send_json(res, 200, handler(req));
     } catch (const AppError& e) {
@@ -188,9 +204,12 @@ void ApiServer::add_json(const char* method, const std::string& pattern, Handler
     }
   };
   std::string m = method;
-  if (m == "GET") server_.Get(pattern, wrapped);
-  else if (m == "POST") server_.Post(pattern, wrapped);
-  else throw std::logic_error("unsupported method " + m);
+  if (m == "GET")
+    server_.Get(pattern, wrapped);
+  else if (m == "POST")
+    server_.Post(pattern, wrapped);
+  else
+    throw std::logic_error("unsupported method " + m);
 }
 
 void ApiServer::add_routes() {
@@ -198,7 +217,8 @@ void ApiServer::add_routes() {
   add_json("POST", R"(/api/(vinted|ebay|etsy)/publish)", [this](const httplib::Request& req) {
     json body = parse_body(req);
     if (!body.is_object()) throw invalid_params("the body must be a JSON object");
-    json receipt = call("products.publish", {{"platform", req.matches[1]}, {"product_id", body.value("product_id", json())}});
+    json receipt = call("products.publish", {{"platform", req.matches[1]},
+                                             {"product_id", body.value("product_id", json())}});
     receipt[std::string(req.matches[1]) + "_product_id"] = receipt["listing_id"];
     return receipt;
   });
@@ -212,7 +232,8 @@ void ApiServer::add_routes() {
     return call("tasks.result", body);
   });
 
-  add_json("GET", "/api/health", [this](const httplib::Request&) { return call("hello", json::object()); });
+  add_json("GET", "/api/health",
+           [this](const httplib::Request&) { return call("hello", json::object()); });
   add_json("GET", "/api/products", [this](const httplib::Request& req) {
     return call("products.list", query_params(req, {"limit", "after_id"}, {}));
   });
@@ -234,10 +255,13 @@ void ApiServer::add_routes() {
     json results = json::array();
     for (const auto& id : body["product_ids"]) {
       try {
-        results.push_back(call("products.publish", {{"platform", body.value("platform", "vinted")}, {"product_id", id}}));
+        results.push_back(call("products.publish", {{"platform", body.value("platform", "vinted")},
+                                                    {"product_id", id}}));
       } catch (const AppError& e) {
-        results.push_back({{"product_id", id},
-                           {"error", {{"code", static_cast<int>(e.code())}, {"message", e.what()}, {"data", e.data()}}}});
+        results.push_back(
+            {{"product_id", id},
+             {"error",
+              {{"code", static_cast<int>(e.code())}, {"message", e.what()}, {"data", e.data()}}}});
       }
     }
     return results;
@@ -249,42 +273,50 @@ void ApiServer::add_routes() {
     return call("queues.get", {{"queue_id", path_id(req, "queue id")}});
   });
   for (const char* action : {"retry", "cancel", "resume"}) {
-    add_json("POST", std::string(R"(/api/queues/(\d+)/)") + action, [this, action](const httplib::Request& req) {
-      return call(std::string("queues.") + action, {{"queue_id", path_id(req, "queue id")}});
-    });
+    add_json(
+        "POST", std::string(R"(/api/queues/(\d+)/)") + action,
+        [this, action](const httplib::Request& req) {
+          return call(std::string("queues.") + action, {{"queue_id", path_id(req, "queue id")}});
+        });
   }
   add_json("GET", "/api/listings", [this](const httplib::Request& req) {
     return call("listings.list", query_params(req, {"product_id"}, {}));
   });
   add_json("POST", "/api/dashboard/login-codes", [this](const httplib::Request&) {
     std::string code = access_.create_login_code();
-    return json{{"code", code},
-                {"url", "http://127.0.0.1:" + std::to_string(access_.port()) + "/login?code=" + code}};
+    return json{
+        {"code", code},
+        {"url", "http://127.0.0.1:" + std::to_string(access_.port()) + "/login?code=" + code}};
   });
 
   // Photos for the dashboard's thumbnails: only digests in the blob store.
-  server_.Get(R"(/api/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string bytes;
-    try {
-      std::lock_guard lock(service_mutex_);
-      auto q = service_.db().query("SELECT content_type FROM blobs WHERE sha256 = ?", std::string(req.matches[1]));
-      if (!q.step()) throw not_found("no such photo");
-      std::string type = q.text(0);
-      int64_t size = service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
-      (void)size;
-      res.set_header("Cache-Control", "private, max-age=86400, immutable");
-      res.set_content(bytes, type.c_str());
-    } catch (const AppError& e) {
-      send_error(res, e.code(), e.what());
-    }
-  });
+  server_.Get(
+      R"(/api/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+        std::string bytes;
+        try {
+          std::lock_guard lock(service_mutex_);
+          auto q = service_.db().query("SELECT content_type FROM blobs WHERE sha256 = ?",
+                                       std::string(req.matches[1]));
+          if (!q.step()) throw not_found("no such photo");
+          std::string type = q.text(0);
+          int64_t size =
+              service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
+          (void)size;
+          res.set_header("Cache-Control", "private, max-age=86400, immutable");
+          res.set_content(bytes, type.c_str());
+        } catch (const AppError& e) {
+          send_error(res, e.code(), e.what());
+        }
+      });
 
-  server_.Get("/favicon.ico", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  server_.Get("/favicon.ico",
+              [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   server_.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
     auto session = access_.redeem_login_code(req.get_param_value("code"));
     if (!session) {
       res.status = 403;
-      res.set_content("This login link is used or expired. Run `stoflow-host dashboard` again.", "text/plain");
+      res.set_content("This login link is used or expired. Run `stoflow-host dashboard` again.",
+                      "text/plain");
       return;
     }
     res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + *session +

@@ -15,8 +15,8 @@ inline constexpr uint64_t kMaxOutgoingFrame = 1024ull * 1024;       // Chrome's 
 
 struct FrameEvent {
   enum class Kind { kFrame, kOversize } kind = Kind::kFrame;
-  std::string payload;      // kFrame
-  uint64_t declared = 0;    // the length the header announced
+  std::string payload;    // kFrame
+  uint64_t declared = 0;  // the length the header announced
 };
 
 class FrameDecoder {

@@ -95,7 +95,9 @@ class NativeHost::Impl {
 NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)
     : impl_(std::make_unique<Impl>(service, client, io)) {}
 NativeHost::~NativeHost() = default;
-int NativeHost::run() { return impl_->run(); }
+int NativeHost::run() {
+  return impl_->run();
+}
 
 bool NativeHost::Impl::send(const json& message) {
   std::string frame;
@@ -196,7 +198,8 @@ void NativeHost::Impl::announce() {
 int NativeHost::Impl::poll_timeout_ms() {
   int64_t now = now_ms();
   int64_t wait = 60 * 60 * 1000;
-  if (auto deadline = service_.engine().next_deadline_ms()) wait = std::max<int64_t>(0, *deadline - now);
+  if (auto deadline = service_.engine().next_deadline_ms())
+    wait = std::max<int64_t>(0, *deadline - now);
   if (!service_.engine().foreign_owners(owner_.id()).empty()) {
     wait = std::min<int64_t>(wait, std::max<int64_t>(0, next_foreign_check_ - now));
   }
@@ -224,7 +227,8 @@ int NativeHost::Impl::run() {
       log::error(std::string("maintenance failed: ") + e.what());
     }
     if (!running_) break;
-    pollfd fds[3] = {{io_.in_fd, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
+    pollfd fds[3] = {
+        {io_.in_fd, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
     int count = watcher_.fd() >= 0 ? 3 : 2;
     int ready = ::poll(fds, static_cast<nfds_t>(count), poll_timeout_ms());
     if (ready < 0 && errno == EINTR) continue;

@@ -15,8 +15,8 @@ inline constexpr const char* kFirefoxAddonId = "companion@stoflow.app";
 inline constexpr const char* kNativeHostName = "com.stoflow.companion";
 
 struct NativeCaller {
-  std::string browser;  // "chrome" or "firefox"
-  std::string identity; // the origin or the add-on id
+  std::string browser;   // "chrome" or "firefox"
+  std::string identity;  // the origin or the add-on id
 };
 
 // Recognises a browser launch from argv (without the program name); nullopt

@@ -72,8 +72,9 @@ std::optional<json> RpcHandler::handle(std::string_view payload) {
   // Every method of ours returns something the caller needs, so a request
   // without an id is a client bug worth reporting rather than a notification.
   if (!id_ok) {
-    return rpc_error(nullptr, ErrorCode::kInvalidRequest,
-                     "\"id\" is missing: every request needs one (this host takes no notifications)");
+    return rpc_error(
+        nullptr, ErrorCode::kInvalidRequest,
+        "\"id\" is missing: every request needs one (this host takes no notifications)");
   }
   json params = message.contains("params") ? message["params"] : json(nullptr);
   if (!params.is_null() && !params.is_object()) {

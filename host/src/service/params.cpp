@@ -13,8 +13,8 @@ const json& empty_object() {
 }
 
 [[noreturn]] void wrong_type(const char* key, const char* expected) {
-  throw AppError(ErrorCode::kInvalidParams,
-                 std::string("\"") + key + "\" must be " + expected, json{{"param", key}});
+  throw AppError(ErrorCode::kInvalidParams, std::string("\"") + key + "\" must be " + expected,
+                 json{{"param", key}});
 }
 }  // namespace
 
@@ -37,8 +37,8 @@ std::optional<int64_t> Params::optional_integer(const char* key, int64_t min, in
                        : value->get<int64_t>();
   if (number < min || number > max) {
     throw AppError(ErrorCode::kInvalidParams,
-                   std::string("\"") + key + "\" must be between " + std::to_string(min) +
-                       " and " + std::to_string(max),
+                   std::string("\"") + key + "\" must be between " + std::to_string(min) + " and " +
+                       std::to_string(max),
                    json{{"param", key}});
   }
   return number;

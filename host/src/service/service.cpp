@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 json publish_receipt(const workflow::PublishReceipt& r) {
-  return {{"product_id", r.product_id}, {"status", "pending"},     {"message", r.message},
+  return {{"product_id", r.product_id}, {"status", "pending"},    {"message", r.message},
           {"listing_id", r.listing_id}, {"queue_id", r.queue_id}, {"task_id", r.task_id}};
 }
 
@@ -45,7 +45,9 @@ workflow::TaskReport read_report(const json& params) {
 
 }  // namespace
 
-const char* host_version() { return STOFLOW_VERSION; }
+const char* host_version() {
+  return STOFLOW_VERSION;
+}
 
 Config Config::from_environment(fs::path db_path) {
   Config config;
@@ -63,12 +65,15 @@ Service::Service(const Config& config)
   store::migrate(*db_);
   blobs_ = std::make_unique<store::BlobStore>(config_.db_path.string() + "-blobs");
   products_ = std::make_unique<store::ProductStore>(*db_, *blobs_);
-  fetcher_ = std::make_unique<fetch::UrlPhotoFetcher>(*blobs_, fetch::FetchLimits::from_environment());
+  fetcher_ =
+      std::make_unique<fetch::UrlPhotoFetcher>(*blobs_, fetch::FetchLimits::from_environment());
   engine_ = std::make_unique<workflow::Engine>(*db_, *products_, registry_, config_.engine);
   register_methods();
 }
 
-bool Service::has_method(const std::string& method) const { return methods_.contains(method); }
+bool Service::has_method(const std::string& method) const {
+  return methods_.contains(method);
+}
 
 json Service::invoke(const std::string& method, const json& params, const Caller& caller) {
   auto it = methods_.find(method);
@@ -153,7 +158,8 @@ void Service::register_methods() {
     json out = json::array();
     int limit = static_cast<int>(p.optional_integer("limit", 1, 1000).value_or(100));
     int64_t after = p.optional_integer("after_id", 0, INT64_MAX).value_or(0);
-    for (const auto& product : products_->list(limit, after)) out.push_back(store::to_json(product));
+    for (const auto& product : products_->list(limit, after))
+      out.push_back(store::to_json(product));
     return out;
   };
   methods_["queues.list"] = [this](const json& params, const Caller&) {

@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "fetch/url_photos.h"
 #include "store/blob_store.h"
 #include "store/database.h"
-#include "fetch/url_photos.h"
 #include "store/products.h"
 #include "workflow/engine.h"
 #include "workflow/registry.h"

@@ -134,7 +134,8 @@ StoredBlob BlobStore::put_file(const fs::path& source) {
   for (;;) {
     ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw AppError(ErrorCode::kInvalidParams, what + " cannot be read: " + strerror(errno));
+    if (n < 0)
+      throw AppError(ErrorCode::kInvalidParams, what + " cannot be read: " + strerror(errno));
     if (n == 0) break;
     size += n;
     if (size > kMaxPhotoBytes) throw too_large(what, size);
@@ -203,7 +204,8 @@ int64_t BlobStore::read(std::string_view sha256, int64_t offset, int64_t length,
   out.resize(static_cast<size_t>(wanted));
   int64_t done = 0;
   while (done < wanted) {
-    ssize_t n = ::pread(fd.get(), out.data() + done, static_cast<size_t>(wanted - done), offset + done);
+    ssize_t n =
+        ::pread(fd.get(), out.data() + done, static_cast<size_t>(wanted - done), offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::runtime_error("cannot read blob " + std::string(sha256));
     done += n;

@@ -37,8 +37,8 @@ class BlobStore {
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  StoredBlob commit_temp(const std::filesystem::path& temp, const std::string& sha256,
-                         int64_t size, const std::string& content_type);
+  StoredBlob commit_temp(const std::filesystem::path& temp, const std::string& sha256, int64_t size,
+                         const std::string& content_type);
   std::filesystem::path root_;
 };
 

@@ -39,7 +39,9 @@ Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.s
   other.stmt_ = nullptr;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::bind(int index, int64_t value) {
   check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
@@ -52,9 +54,10 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  check(db_,
-        sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
-        "bind");
+  check(
+      db_,
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      "bind");
   return *this;
 }
 
@@ -79,9 +82,13 @@ bool Statement::is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+int64_t Statement::int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
 
-double Statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
+double Statement::real(int column) const {
+  return sqlite3_column_double(stmt_, column);
+}
 
 std::string Statement::text(int column) const {
   const auto* data = sqlite3_column_text(stmt_, column);
@@ -132,7 +139,9 @@ void Database::exec_script(const std::string& sql) {
   }
 }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec_script("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec_script("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (done_) return;

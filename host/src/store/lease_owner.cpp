@@ -32,7 +32,9 @@ fs::path lock_path(const fs::path& dir, const std::string& owner) {
 
 }  // namespace
 
-fs::path owners_dir_for(const fs::path& db_path) { return db_path.string() + "-owners"; }
+fs::path owners_dir_for(const fs::path& db_path) {
+  return db_path.string() + "-owners";
+}
 
 LeaseOwner::LeaseOwner(fs::path dir) : dir_(std::move(dir)) {
   ensure_private_dir(dir_);

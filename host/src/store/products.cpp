@@ -20,8 +20,8 @@ const std::set<std::string>& platform_keys() {
 }
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys = {"title", "description", "price_cents", "currency",
-                                             "images", "vinted", "ebay", "etsy"};
+  static const std::set<std::string> keys = {"title",  "description", "price_cents", "currency",
+                                             "images", "vinted",      "ebay",        "etsy"};
   return keys;
 }
 
@@ -70,7 +70,8 @@ ProductDraft parse_product(const json& item, size_t index) {
       reject(index, "\"currency\" must be a three-letter ISO 4217 code such as \"EUR\"");
     }
     draft.currency = *c;
-    for (auto& ch : draft.currency) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (auto& ch : draft.currency)
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   }
   if (auto images = item.find("images"); images != item.end()) {
     if (!images->is_array()) reject(index, "\"images\" must be an array of paths or URLs");
@@ -94,8 +95,8 @@ ProductDraft parse_product(const json& item, size_t index) {
 }
 
 ProductImage store_image(BlobStore& blobs, const std::string& source,
-                         const std::optional<fs::path>& base_dir,
-                         const PhotoFetcher& fetch_url, size_t index, int position) {
+                         const std::optional<fs::path>& base_dir, const PhotoFetcher& fetch_url,
+                         size_t index, int position) {
   StoredBlob blob;
   std::string filename;
   try {
@@ -178,7 +179,8 @@ std::vector<int64_t> ProductStore::import(const json& products,
     int64_t id = db_.last_insert_id();
     for (const auto& image : draft.images) {
       db_.exec(
-          "INSERT OR IGNORE INTO blobs (sha256, size, content_type, created_at) VALUES (?, ?, ?, ?)",
+          "INSERT OR IGNORE INTO blobs (sha256, size, content_type, created_at) VALUES (?, ?, ?, "
+          "?)",
           image.sha256, image.size, image.content_type, now);
       db_.exec(
           "INSERT INTO product_images (product_id, position, blob_sha256, filename, source)"
@@ -199,8 +201,8 @@ std::vector<ProductImage> ProductStore::load_images(int64_t product_id) {
       " WHERE i.product_id = ? ORDER BY i.position",
       product_id);
   while (q.step()) {
-    images.push_back({static_cast<int>(q.int64(0)), q.text(1), q.text(2), q.text(3), q.int64(4),
-                      q.text(5)});
+    images.push_back(
+        {static_cast<int>(q.int64(0)), q.text(1), q.text(2), q.text(3), q.int64(4), q.text(5)});
   }
   return images;
 }

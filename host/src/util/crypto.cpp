@@ -9,7 +9,9 @@
 namespace stoflow {
 
 namespace {
-EVP_MD_CTX* ctx(void* p) { return static_cast<EVP_MD_CTX*>(p); }
+EVP_MD_CTX* ctx(void* p) {
+  return static_cast<EVP_MD_CTX*>(p);
+}
 
 std::string to_hex(const unsigned char* bytes, size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -36,7 +38,9 @@ Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx(context_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx(context_));
+}
 
 void Sha256::update(const void* data, size_t size) {
   if (EVP_DigestUpdate(ctx(context_), data, size) != 1) {

@@ -39,10 +39,14 @@ class AppError : public std::runtime_error {
   nlohmann::json data_;
 };
 
-inline AppError not_found(const std::string& what) { return {ErrorCode::kNotFound, what}; }
+inline AppError not_found(const std::string& what) {
+  return {ErrorCode::kNotFound, what};
+}
 inline AppError invalid_params(const std::string& what) {
   return {ErrorCode::kInvalidParams, what};
 }
-inline AppError wrong_state(const std::string& what) { return {ErrorCode::kWrongState, what}; }
+inline AppError wrong_state(const std::string& what) {
+  return {ErrorCode::kWrongState, what};
+}
 
 }  // namespace stoflow

@@ -27,7 +27,9 @@ json parse_or_null(const std::optional<std::string>& text) {
   return json::parse(*text, nullptr, false);
 }
 
-std::string id_str(int64_t id) { return std::to_string(id); }
+std::string id_str(int64_t id) {
+  return std::to_string(id);
+}
 
 }  // namespace
 
@@ -116,7 +118,8 @@ int64_t Engine::next_position() {
 int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
   db_.exec(
       "INSERT INTO plugin_tasks (queue_id, platform, step, http_method, path, body_kind, payload,"
-      " status, max_retries, position, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+      " status, max_retries, position, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, "
+      "?)",
       queue.id, queue.platform, step.step, step.http_method, step.path, to_string(step.body),
       step.payload.dump(), options_.max_retries, queue.position, now_iso());
   int64_t task_id = db_.last_insert_id();
@@ -236,15 +239,16 @@ std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t n
       "SELECT 1 FROM plugin_tasks WHERE platform = ? AND status = 'processing' LIMIT 1", platform);
   if (busy.step()) return std::nullopt;
 
-  auto head = db_.query(std::string("SELECT kind, id, status FROM ("
-                                    " SELECT 'queue' AS kind, id, status, position FROM plugin_queue"
-                                    "  WHERE platform = ?1 AND status IN ") +
-                            kActiveQueueStatuses +
-                            " UNION ALL"
-                            " SELECT 'legacy', id, status, position FROM plugin_tasks"
-                            "  WHERE platform = ?1 AND queue_id IS NULL AND status = 'pending'"
-                            ") ORDER BY position LIMIT 1",
-                        platform);
+  auto head =
+      db_.query(std::string("SELECT kind, id, status FROM ("
+                            " SELECT 'queue' AS kind, id, status, position FROM plugin_queue"
+                            "  WHERE platform = ?1 AND status IN ") +
+                    kActiveQueueStatuses +
+                    " UNION ALL"
+                    " SELECT 'legacy', id, status, position FROM plugin_tasks"
+                    "  WHERE platform = ?1 AND queue_id IS NULL AND status = 'pending'"
+                    ") ORDER BY position LIMIT 1",
+                platform);
   if (!head.step()) return std::nullopt;
   std::string kind = head.text(0);
   int64_t id = head.int64(1);
@@ -352,25 +356,33 @@ Engine::Outcome Engine::classify(const TaskRow& task, const TaskReport& report) 
   }
   const StepGenerator* generator = registry_.find(task.platform);
   if (kind.empty() || kind == "http") {
-    FailureKind platform_kind = generator ? generator->classify_failure(status, report.result)
-                                          : FailureKind::kRetry;
+    FailureKind platform_kind =
+        generator ? generator->classify_failure(status, report.result) : FailureKind::kRetry;
     switch (platform_kind) {
-      case FailureKind::kSessionExpired: kind = "session_expired"; break;
-      case FailureKind::kChallenge: kind = "challenge"; break;
-      case FailureKind::kRateLimited: kind = "rate_limited"; break;
-      case FailureKind::kRetry: break;
+      case FailureKind::kSessionExpired:
+        kind = "session_expired";
+        break;
+      case FailureKind::kChallenge:
+        kind = "challenge";
+        break;
+      case FailureKind::kRateLimited:
+        kind = "rate_limited";
+        break;
+      case FailureKind::kRetry:
+        break;
     }
   }
   if (kind == "session_expired") {
-    return {Kind::kPause,
-            "session expired on " + task.platform + ": log in again in the browser (" + message +
-                ")",
-            0};
+    return {
+        Kind::kPause,
+        "session expired on " + task.platform + ": log in again in the browser (" + message + ")",
+        0};
   }
   if (kind == "challenge") {
     return {Kind::kPause,
-            task.platform + " asked for a bot check: open the site in the browser, complete it,"
-                            " then resume (" +
+            task.platform +
+                " asked for a bot check: open the site in the browser, complete it,"
+                " then resume (" +
                 message + ")",
             0};
   }
@@ -393,10 +405,12 @@ void Engine::finish_attempt(int64_t task_id, const std::string& outcome,
       "UPDATE task_attempts SET finished_at = ?, outcome = ?, http_status = ?, error_message = ?,"
       " request_hash = ?, response = ? WHERE id = (SELECT MAX(id) FROM task_attempts"
       " WHERE task_id = ?)",
-      now_iso(), outcome, http_status.has_value() ? std::optional<int64_t>(*http_status) : std::nullopt,
+      now_iso(), outcome,
+      http_status.has_value() ? std::optional<int64_t>(*http_status) : std::nullopt,
       error.empty() ? std::optional<std::string>() : std::optional<std::string>(error),
       fingerprint.empty() ? std::optional<std::string>() : std::optional<std::string>(fingerprint),
-      response.is_null() ? std::optional<std::string>() : std::optional<std::string>(response.dump()),
+      response.is_null() ? std::optional<std::string>()
+                         : std::optional<std::string>(response.dump()),
       task_id);
 }
 
@@ -503,12 +517,13 @@ json Engine::fail_attempt(const TaskRow& task, const std::string& message, bool 
     db_.exec(
         "UPDATE plugin_queue SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
         message, now, queue.id);
-    if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "failed", message, nullptr);
+    if (queue.product_id)
+      mark_listing(*queue.product_id, queue.platform, "failed", message, nullptr);
     response["queue_status"] = "failed";
     log::warn("queue " + id_str(queue.id) + " failed at " + task.step + ": " + message);
   } else {
-    db_.exec("UPDATE plugin_queue SET error_message = ?, updated_at = ? WHERE id = ?", message,
-             now, queue.id);
+    db_.exec("UPDATE plugin_queue SET error_message = ?, updated_at = ? WHERE id = ?", message, now,
+             queue.id);
     response["queue_status"] = queue.status == "queued" ? "processing" : queue.status;
   }
   return response;
@@ -520,12 +535,10 @@ json Engine::pause(const TaskRow& task, const std::string& reason) {
       "UPDATE plugin_tasks SET status = 'pending', error_message = ?, lease_owner = NULL,"
       " lease_expires_at = NULL WHERE id = ?",
       reason, task.id);
-  json response = {{"success", false},
-                   {"task_id", task.id},
-                   {"status", "pending"},
-                   {"next_task_id", task.id},
-                   {"queue_status", nullptr},
-                   {"message", "Task " + id_str(task.id) + " paused: " + reason}};
+  json response = {
+      {"success", false},        {"task_id", task.id},
+      {"status", "pending"},     {"next_task_id", task.id},
+      {"queue_status", nullptr}, {"message", "Task " + id_str(task.id) + " paused: " + reason}};
   if (task.queue_id) {
     db_.exec(
         "UPDATE plugin_queue SET status = 'paused', paused_reason = ?, updated_at = ? WHERE id = ?",
@@ -560,13 +573,17 @@ json Engine::apply(const TaskRow& task, const Outcome& outcome, const json& body
       } catch (const ResponseError& e) {
         return fail_attempt(task, e.what(), false);
       }
-    case Kind::kFailure: return fail_attempt(task, outcome.message, false);
-    case Kind::kFatal: return fail_attempt(task, outcome.message, true);
+    case Kind::kFailure:
+      return fail_attempt(task, outcome.message, false);
+    case Kind::kFatal:
+      return fail_attempt(task, outcome.message, true);
     // A legacy task has no queue to pause: waiting for the seller would hand
     // it out again at once, so it uses up attempts like any failure.
     case Kind::kPause:
-      return task.queue_id ? pause(task, outcome.message) : fail_attempt(task, outcome.message, false);
-    case Kind::kDelay: return delay(task, outcome.delay_ms, outcome.message);
+      return task.queue_id ? pause(task, outcome.message)
+                           : fail_attempt(task, outcome.message, false);
+    case Kind::kDelay:
+      return delay(task, outcome.delay_ms, outcome.message);
   }
   throw std::logic_error("unhandled outcome");
 }
@@ -640,7 +657,8 @@ int Engine::expire_leases_locked(int64_t now) {
       "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?", now);
   while (q.step()) ids.push_back(q.int64(0));
   for (int64_t id : ids) {
-    lose_lease(*load_task(id), "no result within " + std::to_string(options_.lease_ms / 1000) + " s");
+    lose_lease(*load_task(id),
+               "no result within " + std::to_string(options_.lease_ms / 1000) + " s");
   }
   return static_cast<int>(ids.size());
 }
@@ -738,9 +756,8 @@ json Engine::resume_queue(int64_t queue_id) {
   auto done = db_.query(
       "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
   done.step();
-  db_.exec(
-      "UPDATE plugin_queue SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
-      done.int64(0) > 0 ? "processing" : "queued", now_iso(), queue_id);
+  db_.exec("UPDATE plugin_queue SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
+           done.int64(0) > 0 ? "processing" : "queued", now_iso(), queue_id);
   db_.exec("UPDATE plugin_tasks SET available_at = 0 WHERE queue_id = ? AND status = 'pending'",
            queue_id);
   tx.commit();
@@ -807,7 +824,8 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
       if (generator) total = generator->total_steps(view["operation"], *product);
     }
   }
-  view["progress"] = {{"done", done.int64(0)}, {"total", total}, {"current_step", view["current_step"]}};
+  view["progress"] = {
+      {"done", done.int64(0)}, {"total", total}, {"current_step", view["current_step"]}};
 
   if (with_tasks) {
     json tasks = json::array();
@@ -840,9 +858,8 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
 }
 
 json Engine::queues(const QueueFilter& filter) {
-  if (filter.status &&
-      std::find(queue_statuses().begin(), queue_statuses().end(), *filter.status) ==
-          queue_statuses().end()) {
+  if (filter.status && std::find(queue_statuses().begin(), queue_statuses().end(),
+                                 *filter.status) == queue_statuses().end()) {
     throw invalid_params("unknown queue status \"" + *filter.status +
                          "\" (queued, processing, completed, failed, paused, cancelled)");
   }

@@ -4,9 +4,12 @@ namespace stoflow::workflow {
 
 const char* to_string(BodyKind kind) {
   switch (kind) {
-    case BodyKind::kJson: return "json";
-    case BodyKind::kMultipart: return "multipart";
-    case BodyKind::kNone: return "none";
+    case BodyKind::kJson:
+      return "json";
+    case BodyKind::kMultipart:
+      return "multipart";
+    case BodyKind::kNone:
+      return "none";
   }
   return "json";
 }

@@ -16,7 +16,9 @@ constexpr const char* kUploadPhotoPrefix = "upload_photo_";
 constexpr const char* kCreateDraft = "create_draft";
 constexpr const char* kCompleteDraft = "complete_draft";
 
-bool is_whole_number(const json& value) { return value.is_number_integer(); }
+bool is_whole_number(const json& value) {
+  return value.is_number_integer();
+}
 
 // Vinted ids are numbers; a seed-style client may have sent them as strings.
 std::optional<json> read_id(const json& object, const char* key) {
@@ -160,13 +162,14 @@ std::optional<StepSpec> VintedPublish::next_step(const std::string&,
   }
   std::string upload_session = state.context.value("upload_session_id", "");
   if (!state.accumulated.contains("draft_id")) {
-    return StepSpec{kCreateDraft,
-                    "POST",
-                    kDraftsPath,
-                    BodyKind::kJson,
-                    {{"draft", item_payload(state.product, state.accumulated, state.context, nullptr)},
-                     {"parcel", nullptr},
-                     {"upload_session_id", upload_session}}};
+    return StepSpec{
+        kCreateDraft,
+        "POST",
+        kDraftsPath,
+        BodyKind::kJson,
+        {{"draft", item_payload(state.product, state.accumulated, state.context, nullptr)},
+         {"parcel", nullptr},
+         {"upload_session_id", upload_session}}};
   }
   if (!state.accumulated.value("listing_created", false)) {
     const json& draft_id = state.accumulated["draft_id"];
@@ -225,7 +228,8 @@ int VintedPublish::total_steps(const std::string&, const store::Product& product
 
 ListingOutcome VintedPublish::outcome(const json& accumulated) const {
   ListingOutcome outcome;
-  if (auto it = accumulated.find("vinted_id"); it != accumulated.end()) outcome.remote_id = id_text(*it);
+  if (auto it = accumulated.find("vinted_id"); it != accumulated.end())
+    outcome.remote_id = id_text(*it);
   outcome.url = accumulated.value("url", "");
   return outcome;
 }
