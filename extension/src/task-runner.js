@@ -68,7 +68,9 @@ export class TaskRunner {
 
   async runOne(task) {
     try {
-      const result = await this.execute(task);
+      // Naming the attempt lets the host tell a resent report from a new one.
+      const result = { ...(await this.execute(task)) };
+      if (Number.isInteger(task.attempt)) result.attempt = task.attempt;
       let answer;
       try {
         answer = await this.request("tasks.result", result);

@@ -24,6 +24,14 @@ void configure_logging(const std::filesystem::path& db_path, log::Level fallback
   log::configure(options);
 }
 
+// The CLI's --db also decides where its log goes.
+std::optional<std::string> cli_db_option(const std::vector<std::string>& args) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--db") return args[i + 1];
+  }
+  return std::nullopt;
+}
+
 int run_native(const messaging::NativeCaller& caller) {
   // First of all: nothing may reach the browser's pipe but our frames.
   int protocol_out = messaging::take_over_stdout();
@@ -46,7 +54,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (auto caller = messaging::detect_native_launch(args)) return run_native(*caller);
-    configure_logging(resolve_db_path(std::nullopt), log::Level::kWarn);
+    configure_logging(resolve_db_path(cli_db_option(args)), log::Level::kWarn);
     // CLI mode: stdout is the user's terminal, the one place we print to it.
     return cli::run(args, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -100,6 +100,7 @@ struct EngineFixture {
       r.error_message = extra["error_message"].get<std::string>();
     if (extra.contains("error_kind")) r.error_kind = extra["error_kind"].get<std::string>();
     if (extra.contains("retry_after")) r.retry_after_seconds = extra["retry_after"].get<double>();
+    if (extra.contains("attempt")) r.attempt = extra["attempt"].get<int>();
     r.fingerprint = sha256_hex(params.dump());
     return engine->report(owner, r);
   }
@@ -435,6 +436,62 @@ BOOST_AUTO_TEST_CASE(queue_listing_filters_and_validates) {
   BOOST_TEST(engine->queues({.product_id = a}).size() == 1);
   BOOST_CHECK_THROW(engine->queues({.status = "exploded"}), AppError);
   BOOST_CHECK_THROW(engine->queue(12345, true), AppError);
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_never_lists_a_product_twice) {
+  int64_t id = product("twice", 1);
+  auto first = engine->publish("vinted", id);
+  for (int i = 0; i < 3; ++i) {
+    json t = engine->lease("a", 10)[0];
+    report("a", t["id"], false, nullptr, {{"error_message", "down"}});
+  }
+  auto second = engine->publish("vinted", id);  // the seller publishes it anew
+  BOOST_CHECK_THROW(engine->retry_queue(first.queue_id), AppError);
+  run_to_end("a");
+  BOOST_TEST(engine->listings(id)[0]["status"] == "published");
+  BOOST_CHECK_THROW(engine->retry_queue(first.queue_id), AppError);  // already published
+  BOOST_TEST(count("SELECT COUNT(*) FROM plugin_queue WHERE status = 'completed'") == 1);
+  (void)second;
+}
+
+BOOST_AUTO_TEST_CASE(a_report_for_an_earlier_attempt_is_not_applied_to_the_next) {
+  int64_t id = product("echo", 1);
+  auto receipt = engine->publish("vinted", id);
+  json t = engine->lease("a", 10)[0];
+  json first = report("a", t["id"], false, nullptr, {{"error_message", "timeout"}, {"attempt", 1}});
+  json again = engine->lease("a", 10)[0];
+  BOOST_TEST(again["attempt"] == 2);
+  json echo = report("a", t["id"], false, nullptr, {{"error_message", "timeout"}, {"attempt", 1}});
+  BOOST_TEST(echo == first);
+  BOOST_TEST(engine->queue(receipt.queue_id, true)["tasks"][0]["retry_count"] == 1);
+  BOOST_TEST(report("a", t["id"], true, {{"id", 3}}, {{"attempt", 2}})["status"] == "success");
+}
+
+BOOST_AUTO_TEST_CASE(a_step_too_large_for_a_browser_message_fails_at_once) {
+  testing::write_file(dir / "big.png", testing::png_bytes(1000, 1));
+  json big = testing::vinted_product("novel", {"big.png"});
+  big["description"] = std::string(1'200'000, 'a');
+  int64_t id = products.import(json::array({big}), dir.path(), nullptr)[0];
+  auto receipt = engine->publish("vinted", id);
+  json t = engine->lease("a", 10)[0];  // the photo step is small
+  report("a", t["id"], true, {{"id", 1}});
+  BOOST_TEST(engine->lease("a", 10).empty());  // the draft would not fit
+  json queue = engine->queue(receipt.queue_id, false);
+  BOOST_TEST(queue["status"] == "failed");
+  BOOST_TEST(queue["error_message"].get<std::string>().find("browser message") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_processing_row_without_a_lease_does_not_block_forever) {
+  db.exec(
+      "INSERT INTO plugin_tasks (task_type, platform, http_method, path, status)"
+      " VALUES ('legacy', 'vinted', 'GET', '/x', 'processing')");
+  int64_t id = product("after", 1);
+  engine->publish("vinted", id);
+  json tasks = engine->lease("a", 10);
+  BOOST_REQUIRE(tasks.size() == 1);
+  BOOST_TEST(tasks[0]["task_type"] == "legacy");  // handed out again, attempt 2
+  BOOST_TEST(tasks[0]["attempt"] == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

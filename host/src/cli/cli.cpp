@@ -125,7 +125,10 @@ service::Caller cli_caller() {
 
 std::unique_ptr<service::Service> open_service(const Args& args) {
   auto path = resolve_db_path(args.db);
-  return std::make_unique<service::Service>(service::Config::from_environment(path));
+  auto service = std::make_unique<service::Service>(service::Config::from_environment(path));
+  // What the CLI shows must not include steps "in flight" on a host that died.
+  service->recover_dead_hosts("cli");
+  return service;
 }
 
 int cmd_products(const Args& args, std::ostream& out) {

@@ -135,14 +135,11 @@ void ApiServer::stop() {
 }
 
 void ApiServer::maintain_until_stopped() {
-  auto dir = store::owners_dir_for(service_.db_path());
   while (!stopping_) {
     try {
       std::lock_guard lock(service_mutex_);
       service_.engine().expire_leases();
-      service_.engine().recover_dead_owners(owner_.id(), [&](const std::string& owner) {
-        return store::LeaseOwner::is_alive(dir, owner);
-      });
+      service_.recover_dead_hosts(owner_.id());
     } catch (const std::exception& e) {
       log::error(std::string("HTTP maintenance failed: ") + e.what());
     }

@@ -23,9 +23,11 @@ using nlohmann::json;
 namespace {
 
 int g_signal_pipe[2] = {-1, -1};
+volatile sig_atomic_t g_stop_requested = 0;
 
 void on_signal(int) {
   int saved = errno;
+  g_stop_requested = 1;
   char byte = 1;
   [[maybe_unused]] auto ignored = ::write(g_signal_pipe[1], &byte, 1);
   errno = saved;
@@ -112,7 +114,8 @@ bool NativeHost::Impl::send(const json& message) {
   size_t left = frame.size();
   while (left > 0) {
     ssize_t n = ::write(io_.out_fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
+    // A browser that stopped reading must not keep us from honouring SIGTERM.
+    if (n < 0 && errno == EINTR && !g_stop_requested) continue;
     if (n <= 0) {
       output_broken_ = true;
       running_ = false;
@@ -170,10 +173,7 @@ void NativeHost::Impl::maintain() {
   }
   if (now >= next_foreign_check_) {
     next_foreign_check_ = now + kForeignLeaseCheckMs;
-    auto dir = store::owners_dir_for(service_.db_path());
-    engine.recover_dead_owners(owner_.id(), [&](const std::string& owner) {
-      return store::LeaseOwner::is_alive(dir, owner);
-    });
+    service_.recover_dead_hosts(owner_.id());
   }
 }
 
@@ -241,6 +241,7 @@ int NativeHost::Impl::run() {
       break;
     }
     if (count == 3 && (fds[2].revents & POLLIN)) watcher_.drain();
+    if (fds[0].revents & POLLNVAL) break;  // stdin is not a usable descriptor: nothing to serve
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       try {
         if (!read_input()) break;

@@ -1,9 +1,11 @@
 #include "service/service.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "service/params.h"
+#include "store/lease_owner.h"
 #include "store/migrations.h"
 #include "util/crypto.h"
 #include "util/errors.h"
@@ -38,6 +40,12 @@ workflow::TaskReport read_report(const json& params) {
   report.error_message = p.optional_string("error_message");
   report.error_kind = p.optional_string("error_kind");
   report.retry_after_seconds = p.optional_number("retry_after", 0);
+  if (report.retry_after_seconds && *report.retry_after_seconds > workflow::kMaxRetryAfterSeconds) {
+    throw AppError(ErrorCode::kInvalidParams, "\"retry_after\" must be at most 86400 seconds",
+                   json{{"param", "retry_after"}});
+  }
+  if (auto attempt = p.optional_integer("attempt", 1, 1000))
+    report.attempt = static_cast<int>(*attempt);
   // nlohmann orders object keys, so equal params give equal fingerprints.
   report.fingerprint = sha256_hex(params.dump());
   return report;
@@ -52,10 +60,15 @@ const char* host_version() {
 Config Config::from_environment(fs::path db_path) {
   Config config;
   config.db_path = std::move(db_path);
-  config.engine.lease_ms = env_int("STOFLOW_LEASE_SECONDS", config.engine.lease_ms / 1000) * 1000;
-  config.engine.retry_delay_ms = env_int("STOFLOW_RETRY_DELAY_MS", config.engine.retry_delay_ms);
-  config.engine.default_rate_limit_ms =
-      env_int("STOFLOW_RATE_LIMIT_MS", config.engine.default_rate_limit_ms);
+  // Clamped: a zero lease would expire every step as it is handed out.
+  config.engine.lease_ms =
+      std::clamp<int64_t>(env_int("STOFLOW_LEASE_SECONDS", config.engine.lease_ms / 1000), 1,
+                          86400) *
+      1000;
+  config.engine.retry_delay_ms = std::clamp<int64_t>(
+      env_int("STOFLOW_RETRY_DELAY_MS", config.engine.retry_delay_ms), 0, 3'600'000);
+  config.engine.default_rate_limit_ms = std::clamp<int64_t>(
+      env_int("STOFLOW_RATE_LIMIT_MS", config.engine.default_rate_limit_ms), 0, 86'400'000);
   return config;
 }
 
@@ -69,6 +82,12 @@ Service::Service(const Config& config)
       std::make_unique<fetch::UrlPhotoFetcher>(*blobs_, fetch::FetchLimits::from_environment());
   engine_ = std::make_unique<workflow::Engine>(*db_, *products_, registry_, config_.engine);
   register_methods();
+}
+
+int Service::recover_dead_hosts(const std::string& self) {
+  auto dir = store::owners_dir_for(config_.db_path);
+  return engine_->recover_dead_owners(
+      self, [&](const std::string& owner) { return store::LeaseOwner::is_alive(dir, owner); });
 }
 
 bool Service::has_method(const std::string& method) const {

@@ -54,6 +54,9 @@ class Service {
                                        const std::optional<std::filesystem::path>& base_dir);
   std::vector<int64_t> import_products_file(const std::filesystem::path& file);
 
+  // Releases the leases of host processes that are gone (killed, crashed).
+  int recover_dead_hosts(const std::string& self);
+
   workflow::Engine& engine() { return *engine_; }
   store::Database& db() { return *db_; }
   store::BlobStore& blobs() { return *blobs_; }

@@ -52,7 +52,8 @@ LeaseOwner::~LeaseOwner() {
 }
 
 bool LeaseOwner::is_alive(const fs::path& dir, const std::string& owner) {
-  // Not one of ours (an HTTP client id, say): liveness is left to lease expiry.
+  // Not an id a host process made (a row written by another tool): liveness
+  // is left to lease expiry.
   if (!is_owner_id(owner) || owner[0] != 'p') return true;
   fs::path path = lock_path(dir, owner);
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);

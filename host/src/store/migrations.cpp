@@ -142,6 +142,21 @@ CREATE TABLE task_attempts (
 );
 CREATE INDEX task_attempts_task ON task_attempts (task_id, attempt);
 )SQL"},
+      {2, "one active operation per product and platform", R"SQL(
+-- Two live operations for one product and platform would list it twice on
+-- the marketplace. Earlier duplicates (there should be none) are cancelled.
+UPDATE plugin_queue
+   SET status = 'cancelled',
+       error_message = 'cancelled: a duplicate of an earlier operation for this product (migration 2)'
+ WHERE status IN ('queued', 'processing', 'paused')
+   AND EXISTS (SELECT 1 FROM plugin_queue older
+                WHERE older.product_id = plugin_queue.product_id
+                  AND older.platform = plugin_queue.platform
+                  AND older.status IN ('queued', 'processing', 'paused')
+                  AND older.id < plugin_queue.id);
+CREATE UNIQUE INDEX plugin_queue_one_active ON plugin_queue (product_id, platform)
+  WHERE status IN ('queued', 'processing', 'paused');
+)SQL"},
   };
   return list;
 }

@@ -130,6 +130,29 @@ int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
 
 // --------------------------------------------------------------------- publish
 
+// A product is listed at most once per platform: not when already published,
+// not while another operation for it is under way. Returns its listing row id.
+std::optional<int64_t> Engine::ensure_not_listed(int64_t product_id, const std::string& platform) {
+  auto existing = db_.query("SELECT id, status FROM listings WHERE product_id = ? AND platform = ?",
+                            product_id, platform);
+  if (!existing.step()) return std::nullopt;
+  if (existing.text(1) == "published") {
+    throw wrong_state("product " + id_str(product_id) + " is already published on " + platform);
+  }
+  auto active = db_.query(std::string("SELECT id FROM plugin_queue WHERE product_id = ? AND "
+                                      "platform = ? AND status IN ") +
+                              kActiveQueueStatuses,
+                          product_id, platform);
+  if (active.step()) {
+    int64_t queue_id = active.int64(0);
+    throw AppError(ErrorCode::kWrongState,
+                   "product " + id_str(product_id) + " is already queued for " + platform +
+                       " (queue " + id_str(queue_id) + ")",
+                   json{{"queue_id", queue_id}});
+  }
+  return existing.int64(0);
+}
+
 PublishReceipt Engine::publish(const std::string& platform, int64_t product_id) {
   const StepGenerator& generator = registry_.get(platform);
   Transaction tx(db_);
@@ -144,28 +167,7 @@ PublishReceipt Engine::publish(const std::string& platform, int64_t product_id) 
                    json{{"missing_fields", missing}, {"product_id", product_id}});
   }
 
-  auto existing = db_.query("SELECT id, status FROM listings WHERE product_id = ? AND platform = ?",
-                            product_id, platform);
-  std::optional<int64_t> listing_id;
-  if (existing.step()) {
-    listing_id = existing.int64(0);
-    std::string status = existing.text(1);
-    if (status == "published") {
-      throw wrong_state("product " + id_str(product_id) + " is already published on " + platform);
-    }
-    auto active = db_.query(std::string("SELECT id FROM plugin_queue WHERE product_id = ? AND "
-                                        "platform = ? AND status IN ") +
-                                kActiveQueueStatuses,
-                            product_id, platform);
-    if (active.step()) {
-      int64_t queue_id = active.int64(0);
-      throw AppError(ErrorCode::kWrongState,
-                     "product " + id_str(product_id) + " is already queued for " + platform +
-                         " (queue " + id_str(queue_id) + ")",
-                     json{{"queue_id", queue_id}});
-    }
-  }
-
+  std::optional<int64_t> listing_id = ensure_not_listed(product_id, platform);
   std::string now = now_iso();
   if (listing_id) {
     db_.exec(
@@ -294,7 +296,7 @@ json Engine::task_view(int64_t task_id) {
   return view;
 }
 
-json Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) {
+std::optional<json> Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) {
   std::string now_text = iso8601(now);
   db_.exec(
       "UPDATE plugin_tasks SET status = 'processing', lease_owner = ?, lease_expires_at = ?,"
@@ -310,7 +312,17 @@ json Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) 
         " WHERE id = ? AND status = 'queued'",
         task->step, now_text, *task->queue_id);
   }
-  return task_view(task_id);
+  json view = task_view(task_id);
+  size_t size = view.dump().size();
+  if (size > kMaxTaskBytes) {
+    // It could never reach the extension: retrying would only hold the platform.
+    std::string why = "the step is " + std::to_string(size) +
+                      " bytes, more than a browser message can carry; shorten the product's text";
+    fail_attempt(*load_task(task_id), why, true);
+    finish_attempt(task_id, "failure", std::nullopt, why, "", nullptr);
+    return std::nullopt;
+  }
+  return view;
 }
 
 json Engine::lease(const std::string& owner, int limit) {
@@ -333,8 +345,10 @@ json Engine::lease(const std::string& owner, int limit) {
   for (const auto& platform : active_platforms()) {
     if (static_cast<int>(tasks.size()) >= limit) break;
     if (auto task_id = ready_task(platform, now)) {
-      tasks.push_back(lease_task(*task_id, owner, now));
-      log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner);
+      if (auto view = lease_task(*task_id, owner, now)) {
+        tasks.push_back(*view);
+        log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner);
+      }
     }
   }
   tx.commit();
@@ -387,7 +401,7 @@ Engine::Outcome Engine::classify(const TaskRow& task, const TaskReport& report) 
             0};
   }
   if (kind == "rate_limited") {
-    double seconds = report.retry_after_seconds.value_or(-1);
+    double seconds = std::min(report.retry_after_seconds.value_or(-1), kMaxRetryAfterSeconds);
     int64_t delay = seconds >= 0 ? static_cast<int64_t>(std::ceil(seconds * 1000))
                                  : options_.default_rate_limit_ms;
     return {Kind::kDelay, "rate limited by " + task.platform + ": " + message, delay};
@@ -593,7 +607,8 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
   auto task = load_task(report.task_id);
   if (!task) throw not_found("task " + id_str(report.task_id) + " does not exist");
 
-  bool held = task->status == "processing" && task->lease_owner == owner;
+  bool same_attempt = !report.attempt || *report.attempt == task->retry_count + 1;
+  bool held = task->status == "processing" && task->lease_owner == owner && same_attempt;
   if (held && task->lease_expires_at.value_or(0) <= now_ms()) {
     lose_lease(*task, "the lease expired before the result arrived");
     tx.commit();
@@ -654,7 +669,9 @@ int Engine::release_owner(const std::string& owner, const std::string& reason) {
 int Engine::expire_leases_locked(int64_t now) {
   std::vector<int64_t> ids;
   auto q = db_.query(
-      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?", now);
+      "SELECT id FROM plugin_tasks WHERE status = 'processing'"
+      " AND (lease_expires_at IS NULL OR lease_expires_at <= ?)",
+      now);
   while (q.step()) ids.push_back(q.int64(0));
   for (int64_t id : ids) {
     lose_lease(*load_task(id),
@@ -726,6 +743,7 @@ json Engine::retry_queue(int64_t queue_id) {
   }
   const StepGenerator& generator = registry_.get(queue.platform);
   store::Product product = products_.get(queue.product_id.value_or(0));
+  ensure_not_listed(product.id, queue.platform);
   auto missing = generator.missing_fields(product, queue.operation);
   if (!missing.empty()) {
     throw AppError(ErrorCode::kIncomplete, "the product is missing fields for " + queue.platform,

@@ -16,6 +16,10 @@
 
 namespace stoflow::workflow {
 
+// Keeps every task view well inside Chrome's 1 MiB message limit.
+inline constexpr size_t kMaxTaskBytes = 900 * 1024;
+inline constexpr double kMaxRetryAfterSeconds = 24 * 60 * 60;
+
 struct EngineOptions {
   int64_t lease_ms = 10 * 60 * 1000;
   int64_t retry_delay_ms = 2000;  // doubled after each failed attempt
@@ -39,7 +43,8 @@ struct TaskReport {
   std::optional<std::string> error_message;
   std::optional<std::string> error_kind;
   std::optional<double> retry_after_seconds;
-  std::string fingerprint;  // identifies a repeated report (hash of its params)
+  std::optional<int> attempt;  // the hand-out the report is for, when the client says
+  std::string fingerprint;     // identifies a repeated report (hash of its params)
 };
 
 struct QueueFilter {
@@ -104,7 +109,8 @@ class Engine {
   QueueRow require_queue(int64_t queue_id);
   std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
   std::vector<std::string> active_platforms();
-  nlohmann::json lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  std::optional<nlohmann::json> lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  std::optional<int64_t> ensure_not_listed(int64_t product_id, const std::string& platform);
   nlohmann::json task_view(int64_t task_id);
   int64_t insert_step(const QueueRow& queue, const StepSpec& step);
   int64_t next_position();
