@@ -1,6 +1,6 @@
 // The dashboard: products, the queue with live progress, and the seller's
-// actions. It talks only to this host's /api, with the session cookie the
-// one-time login link set; it renders with textContent, never innerHTML.
+// actions. It talks only to this host's /api, with the session the one-time
+// login link put in sessionStorage; it renders with textContent, never innerHTML.
 
 const POLL_MS = 1000;
 const state = { products: [], queues: [], listings: [], selected: new Set(), busy: false };
@@ -14,12 +14,14 @@ class ApiError extends Error {
   }
 }
 
+const session = sessionStorage.getItem('stoflow-session') ?? '';
+
+function headers(json) {
+  return { 'X-StoFlow-Session': session, ...(json ? { 'Content-Type': 'application/json' } : {}) };
+}
+
 async function api(path, options = {}) {
-  const response = await fetch(`/api${path}`, {
-    credentials: 'same-origin',
-    headers: options.body ? { 'Content-Type': 'application/json' } : {},
-    ...options,
-  });
+  const response = await fetch(`/api${path}`, { ...options, headers: headers(Boolean(options.body)) });
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
@@ -67,6 +69,22 @@ function listingFor(productId, platform) {
   return state.listings.find((l) => l.product_id === productId && l.platform === platform);
 }
 
+// <img> cannot send the session header, so photos are fetched and shown
+// from object URLs, each fetched once per page.
+const thumbnails = new Map();
+
+function thumbnail(image) {
+  const img = element('img', { className: 'thumb', attrs: { alt: image.filename } });
+  if (!thumbnails.has(image.blob)) {
+    thumbnails.set(image.blob, fetch(`/api/blobs/${image.blob}`, { headers: headers(false) })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((blob) => URL.createObjectURL(blob))
+      .catch(() => null));
+  }
+  thumbnails.get(image.blob).then((url) => { if (url) img.src = url; });
+  return img;
+}
+
 function productRow(product) {
   const platform = $('#platform').value;
   const listing = listingFor(product.id, platform);
@@ -77,8 +95,7 @@ function productRow(product) {
     else state.selected.delete(product.id);
     $('#publish-selected').disabled = state.selected.size === 0;
   });
-  const photos = element('td', {}, product.images.slice(0, 4).map((image) =>
-    element('img', { className: 'thumb', attrs: { src: `/api/blobs/${image.blob}`, alt: image.filename, loading: 'lazy' } })));
+  const photos = element('td', {}, product.images.slice(0, 4).map((image) => thumbnail(image)));
   const listingCell = element('td');
   if (listing) {
     listingCell.append(badge(listing.status));

@@ -136,35 +136,55 @@ BOOST_AUTO_TEST_CASE(every_call_needs_the_token_and_our_host_name) {
   BOOST_TEST(!preflight->has_header("Access-Control-Allow-Origin"));
 }
 
-BOOST_AUTO_TEST_CASE(the_dashboard_login_link_works_once_and_only_same_origin) {
+BOOST_AUTO_TEST_CASE(a_dashboard_login_code_works_once_and_gives_a_header_session) {
   HostEnv env;
   ServeProcess serve(env);
   Api api{serve};
   auto [status, login] = api.post("/api/dashboard/login-codes", json::object());
   BOOST_REQUIRE(status == 200);
   std::string code = login["code"];
-  auto first = api.client.Get("/login?code=" + code);
+  BOOST_TEST(login["url"].get<std::string>().find("/login.html?code=" + code) != std::string::npos);
+
+  // The exchange needs no token: the code is the credential, once.
+  auto first =
+      api.client.Post("/api/dashboard/session", json{{"code", code}}.dump(), "application/json");
   BOOST_REQUIRE(first);
-  BOOST_TEST(first->status == 302);
-  std::string cookie = first->get_header_value("Set-Cookie");
-  BOOST_TEST(cookie.find("HttpOnly") != std::string::npos);
-  BOOST_TEST(cookie.find("SameSite=Strict") != std::string::npos);
-  std::string session = cookie.substr(0, cookie.find(';'));
-  BOOST_TEST(api.get("/api/queues", {{"Cookie", session}}).first == 200);
-  BOOST_TEST(
-      api.get("/api/queues", {{"Cookie", session}, {"Origin", "https://evil.example"}}).first ==
-      401);
-  BOOST_TEST(
-      api.get("/api/queues", {{"Cookie", session}, {"Sec-Fetch-Site", "cross-site"}}).first == 401);
-  auto again = api.client.Get("/login?code=" + code);
+  BOOST_TEST(first->status == 200);
+  BOOST_TEST(!first->has_header("Set-Cookie"));  // cookies ignore ports: no ambient credential
+  std::string session = json::parse(first->body)["session"];
+  BOOST_TEST(api.get("/api/queues", {{"X-StoFlow-Session", session}}).first == 200);
+  BOOST_TEST(api.get("/api/queues", {{"X-StoFlow-Session", "forged"}}).first == 401);
+  BOOST_TEST(api.get("/api/queues", {{"Cookie", "stoflow_session=" + session}}).first == 401);
+  auto again =
+      api.client.Post("/api/dashboard/session", json{{"code", code}}.dump(), "application/json");
   BOOST_TEST(again->status == 403);
-  BOOST_TEST(api.get("/api/queues", {{"Cookie", "stoflow_session=forged"}}).first == 401);
+  auto guessed = api.client.Post("/api/dashboard/session", json{{"code", "../api-token"}}.dump(),
+                                 "application/json");
+  BOOST_TEST(guessed->status == 403);
+
   auto page = api.client.Get("/");
   BOOST_REQUIRE(page);
   BOOST_TEST(page->status == 200);
   BOOST_TEST(page->body.find("StoFlow Companion") != std::string::npos);
   BOOST_TEST(page->get_header_value("Content-Security-Policy").find("default-src 'self'") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_dashboard_command_hands_a_code_through_a_private_file) {
+  HostEnv env;
+  ServeProcess serve(env);
+  Api api{serve};
+  auto r = env.cli({"dashboard", "--no-open", "--port", std::to_string(serve.port()),
+                    "--token-file", (env.dir / "config" / "api-token").string()});
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  auto at = r.out.find("code=");
+  BOOST_REQUIRE(at != std::string::npos);
+  std::string code = r.out.substr(at + 5, 48);
+  auto exchanged =
+      api.client.Post("/api/dashboard/session", json{{"code", code}}.dump(), "application/json");
+  BOOST_REQUIRE(exchanged);
+  BOOST_TEST(exchanged->status == 200);
+  BOOST_TEST(std::filesystem::is_empty(env.dir / "config" / "login-codes"));
 }
 
 BOOST_AUTO_TEST_CASE(errors_are_json_with_protocol_codes) {

@@ -23,6 +23,11 @@ fs::path token_path(const ServeOptions& options) {
   return options.token_file.value_or(http::default_token_path());
 }
 
+// One-time dashboard codes: written by `dashboard`, consumed by `serve`.
+fs::path login_code_dir(const ServeOptions& options) {
+  return token_path(options).parent_path() / "login-codes";
+}
+
 // Where `serve` leaves its port for `dashboard` to find.
 fs::path port_file(const ServeOptions& options) {
   return token_path(options).parent_path() / "serve.port";
@@ -55,7 +60,7 @@ int run_serve(const ServeOptions& options, std::ostream& out, std::ostream& err)
 
   service::Service service(service::Config::from_environment(resolve_db_path(options.db)));
   std::string token = http::load_or_create_token(token_path(options));
-  http::ApiServer server(service, token);
+  http::ApiServer server(service, token, login_code_dir(options));
   int port = server.bind(options.port.value_or(http::kDefaultPort));
   if (port <= 0) {
     err << "stoflow-host: cannot listen on 127.0.0.1:" << options.port.value_or(http::kDefaultPort)
@@ -85,21 +90,17 @@ int run_dashboard(const ServeOptions& options, std::ostream& out, std::ostream& 
     std::ifstream in(port_file(options));
     if (!(in >> port)) port = http::kDefaultPort;
   }
-  std::string token = http::load_or_create_token(token_path(options));
+  // The code goes through a private file, not the network: whatever listens
+  // on that port learns nothing it could use unless it is our server.
+  std::string code = http::write_login_code(login_code_dir(options));
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(3);
-  auto response = client.Post("/api/dashboard/login-codes", {{"Authorization", "Bearer " + token}},
-                              "", "application/json");
-  if (!response) {
+  if (!client.Get("/favicon.ico")) {
     err << "stoflow-host: no server on 127.0.0.1:" << port
         << "; start it with `stoflow-host serve` first\n";
     return kFailed;
   }
-  if (response->status != 200) {
-    err << "stoflow-host: the server refused the login request (HTTP " << response->status << ")\n";
-    return kFailed;
-  }
-  std::string url = nlohmann::json::parse(response->body)["url"];
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/login.html?code=" + code;
   out << url << std::endl;
   if (options.open_browser) try_open(url);
   return kOk;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "util/crypto.h"
@@ -19,6 +18,13 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr auto kLoginCodeLifetime = std::chrono::minutes(2);
 
+bool is_lower_hex(const std::string& text) {
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string trim(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
@@ -26,17 +32,6 @@ std::string trim(std::string text) {
   return text;
 }
 
-std::optional<std::string> cookie_value(const std::string& header, const std::string& name) {
-  std::istringstream parts(header);
-  std::string part;
-  while (std::getline(parts, part, ';')) {
-    size_t start = part.find_first_not_of(' ');
-    if (start == std::string::npos) continue;
-    part = part.substr(start);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-  }
-  return std::nullopt;
-}
 }  // namespace
 
 fs::path default_token_path() {
@@ -94,15 +89,11 @@ bool Access::bearer_ok(const std::string& header) const {
   return constant_time_equal(header.substr(prefix.size()), token_);
 }
 
-bool Access::session_ok(const std::string& cookie_header, const std::string& origin,
-                        const std::string& fetch_site) {
-  if (!origin.empty() && !origin_is_ours(origin)) return false;
-  if (!fetch_site.empty() && fetch_site != "same-origin" && fetch_site != "none") return false;
-  auto session = cookie_value(cookie_header, kSessionCookie);
-  if (!session) return false;
+bool Access::session_ok(const std::string& session) {
+  if (session.empty()) return false;
   std::lock_guard lock(mutex_);
   for (const auto& known : sessions_) {
-    if (constant_time_equal(known, *session)) return true;
+    if (constant_time_equal(known, session)) return true;
   }
   return false;
 }
@@ -116,16 +107,40 @@ std::string Access::create_login_code() {
   return code;
 }
 
+bool Access::redeem_code_file(const std::string& code) {
+  if (login_code_dir_.empty() || code.size() != 48 || !is_lower_hex(code)) return false;
+  fs::path file = login_code_dir_ / code;
+  std::error_code ec;
+  auto written = fs::last_write_time(file, ec);
+  if (ec) return false;
+  fs::remove(file, ec);  // one use, fresh or not
+  if (ec) return false;
+  return fs::file_time_type::clock::now() - written < kLoginCodeLifetime;
+}
+
 std::optional<std::string> Access::redeem_login_code(const std::string& code) {
   std::lock_guard lock(mutex_);
-  auto it = login_codes_.find(code);
-  if (it == login_codes_.end()) return std::nullopt;
-  bool fresh = it->second >= Clock::now();
-  login_codes_.erase(it);  // one use, fresh or not
-  if (!fresh) return std::nullopt;
+  bool valid = false;
+  if (auto it = login_codes_.find(code); it != login_codes_.end()) {
+    valid = it->second >= Clock::now();
+    login_codes_.erase(it);  // one use, fresh or not
+  } else {
+    valid = redeem_code_file(code);
+  }
+  if (!valid) return std::nullopt;
   std::string session = random_hex(32);
   sessions_.insert(session);
   return session;
+}
+
+std::string write_login_code(const fs::path& dir) {
+  ensure_private_dir(dir);
+  std::string code = random_hex(24);
+  fs::path file = dir / code;
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + file.string());
+  ::close(fd);
+  return code;
 }
 
 }  // namespace stoflow::http

@@ -2,8 +2,11 @@
 // Who may use the local HTTP API. A port on 127.0.0.1 is reachable by every
 // web page the seller opens (through fetch, forms or DNS rebinding), so every
 // request must prove it comes from the seller: a bearer token only local
-// programs can read, or a dashboard session cookie obtained through a one-time
-// login code. The Host header must name our loopback address and port.
+// programs can read, or a dashboard session obtained with a one-time login
+// code. The session travels in a header the dashboard keeps in sessionStorage,
+// not in a cookie: cookies ignore ports, so any other local server the
+// browser visits would receive it. The Host header must name our loopback
+// address and port.
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -31,14 +34,16 @@ class Access {
   // "127.0.0.1:PORT", "localhost:PORT" or "[::1]:PORT" only.
   bool host_allowed(const std::string& host_header) const;
   bool bearer_ok(const std::string& authorization_header) const;
-  // A cookie session is honoured only for same-origin requests.
-  bool session_ok(const std::string& cookie_header, const std::string& origin_header,
-                  const std::string& fetch_site_header);
+  // The X-StoFlow-Session header of a dashboard request.
+  bool session_ok(const std::string& session_header);
   bool origin_is_ours(const std::string& origin) const;
 
   std::string create_login_code();
-  // Exchanges a one-time code (valid two minutes) for a new session id.
+  // Exchanges a one-time code (valid two minutes) for a new session id. Codes
+  // come from create_login_code or, without any network round trip, from a
+  // file `stoflow-host dashboard` leaves in the private login-codes directory.
   std::optional<std::string> redeem_login_code(const std::string& code);
+  void set_login_code_dir(std::filesystem::path dir) { login_code_dir_ = std::move(dir); }
 
  private:
   std::string token_;
@@ -46,8 +51,13 @@ class Access {
   std::mutex mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point> login_codes_;
   std::set<std::string> sessions_;
+  std::filesystem::path login_code_dir_;
+  bool redeem_code_file(const std::string& code);
 };
 
-inline constexpr const char* kSessionCookie = "stoflow_session";
+inline constexpr const char* kSessionHeader = "X-StoFlow-Session";
+
+// Writes a fresh one-time code into `dir` (mode 0600) and returns it.
+std::string write_login_code(const std::filesystem::path& dir);
 
 }  // namespace stoflow::http

@@ -96,12 +96,14 @@ json query_params(const httplib::Request& req, std::initializer_list<const char*
 
 }  // namespace
 
-ApiServer::ApiServer(service::Service& service, std::string token)
+ApiServer::ApiServer(service::Service& service, std::string token,
+                     std::filesystem::path login_code_dir)
     : service_(service),
       access_(std::move(token), 0),
       owner_(store::owners_dir_for(service.db_path())),
       caller_{owner_.id(), "http"} {
   server_.set_payload_max_length(kMaxRequestBytes);
+  access_.set_login_code_dir(login_code_dir);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return screen(req, res); });
   server_.set_exception_handler(
@@ -240,9 +242,11 @@ void ApiServer::add_routes() {
   add_json("POST", "/api/products/import", [this](const httplib::Request& req) {
     json body = parse_body(req);
     json products = body.is_object() && body.contains("products") ? body["products"] : body;
-    std::lock_guard lock(service_mutex_);
+    // Downloads may take a minute: they run on a connection of their own,
+    // so the shared service keeps answering the executor meanwhile.
+    service::Service importer(service::Config::from_environment(service_.db_path()));
     // No base directory: over HTTP only photo URLs are accepted, never local paths.
-    return json{{"product_ids", service_.import_products(products, std::nullopt)}};
+    return json{{"product_ids", importer.import_products(products, std::nullopt)}};
   });
   add_json("POST", "/api/products/publish", [this](const httplib::Request& req) {
     json body = parse_body(req);
@@ -283,7 +287,7 @@ void ApiServer::add_routes() {
     std::string code = access_.create_login_code();
     return json{
         {"code", code},
-        {"url", "http://127.0.0.1:" + std::to_string(access_.port()) + "/login?code=" + code}};
+        {"url", "http://127.0.0.1:" + std::to_string(access_.port()) + "/login.html?code=" + code}};
   });
 
   // Photos for the dashboard's thumbnails: only digests in the blob store.
@@ -308,23 +312,22 @@ void ApiServer::add_routes() {
 
   server_.Get("/favicon.ico",
               [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
-  server_.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
-    auto session = access_.redeem_login_code(req.get_param_value("code"));
+  add_json("POST", "/api/dashboard/session", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    std::string code = body.is_object() ? body.value("code", "") : "";
+    auto session = access_.redeem_login_code(code);
     if (!session) {
-      res.status = 403;
-      res.set_content("This login link is used or expired. Run `stoflow-host dashboard` again.",
-                      "text/plain");
-      return;
+      throw AppError(ErrorCode::kForbidden,
+                     "this login link is used or expired: run `stoflow-host dashboard` again");
     }
-    res.set_header("Set-Cookie", std::string(kSessionCookie) + "=" + *session +
-                                     "; HttpOnly; SameSite=Strict; Path=/");
-    res.set_redirect("/");
+    return json{{"session", *session}};
   });
   for (const auto& asset : dashboard_assets()) {
     server_.Get(asset.path, [&asset](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Content-Security-Policy",
-                     "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
-                     "connect-src 'self'; frame-ancestors 'none'");
+      res.set_header(
+          "Content-Security-Policy",
+          "default-src 'self'; img-src 'self' blob:; style-src 'self'; script-src 'self'; "
+          "connect-src 'self'; frame-ancestors 'none'");
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_content(std::string(asset.content), asset.content_type);
     });

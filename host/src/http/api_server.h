@@ -20,7 +20,7 @@ inline constexpr size_t kMaxRequestBytes = 8 * 1024 * 1024;
 
 class ApiServer {
  public:
-  ApiServer(service::Service& service, std::string token);
+  ApiServer(service::Service& service, std::string token, std::filesystem::path login_code_dir);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
