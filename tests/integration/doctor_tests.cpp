@@ -21,55 +21,11 @@ namespace {
 const fs::path kInstaller = fs::path(STOFLOW_SOURCE_DIR) / "installer" / "install.sh";
 constexpr const char* kManifest = "com.stoflow.companion.json";
 
-std::string drain(int fd) {
-  std::string out;
-  char buffer[8192];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return out;
-    out.append(buffer, static_cast<size_t>(n));
-  }
-}
-
-// Runs a program with exactly `env` as its environment (run_host_cli adds this process's, which
-// could carry an XDG_CONFIG_HOME that the installer and doctor would both follow elsewhere).
+// Exactly `env` as the environment: a parent XDG_CONFIG_HOME would send the
+// installer and doctor elsewhere.
 CommandResult run_clean(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& env) {
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  auto c_strings = [](std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) out.push_back(s.data());
-    out.push_back(nullptr);
-    return out;
-  };
-  std::vector<std::string> args = argv;
-  auto argv_c = c_strings(args);
-  auto env_c = c_strings(env_strings);
-  int out_pipe[2], err_pipe[2];
-  BOOST_REQUIRE(::pipe2(out_pipe, O_CLOEXEC) == 0 && ::pipe2(err_pipe, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv_c[0], &actions, nullptr, argv_c.data(), env_c.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]);
-  ::close(err_pipe[1]);
-  CommandResult result;
-  std::thread err_reader([&] { result.err = drain(err_pipe[0]); });
-  result.out = drain(out_pipe[0]);
-  err_reader.join();
-  ::close(out_pipe[0]);
-  ::close(err_pipe[0]);
-  BOOST_REQUIRE_MESSAGE(rc == 0, "cannot start " << argv[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return run_program(argv, env, false);
 }
 
 // A temporary HOME (with a space in its path, as real ones may have), a root standing for / in

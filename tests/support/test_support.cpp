@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,26 +190,29 @@ std::string drain(int fd) {
 
 }  // namespace
 
-CommandResult run_host_cli(const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& env) {
+CommandResult run_program(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env, bool inherit_environment) {
+  std::vector<std::string> env_strings;
+  if (inherit_environment) {
+    env_strings = merged_env(env);
+  } else {
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  }
+  std::vector<std::string> args = argv;
+  auto argv_c = c_strings(args);
+  auto env_c = c_strings(env_strings);
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
-  std::vector<std::string> argv_strings = {host_binary().string()};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  auto env_strings = merged_env(env);
-  auto argv_c = c_strings(argv_strings);
-  auto env_c = c_strings(env_strings);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = ::open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    execve(argv_c[0], argv_c.data(), env_c.data());
-    _exit(127);
-  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv_c[0], &actions, nullptr, argv_c.data(), env_c.data());
+  posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   CommandResult result;
@@ -217,10 +221,18 @@ CommandResult run_host_cli(const std::vector<std::string>& args,
   err_reader.join();
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
   int status = 0;
   waitpid(pid, &status, 0);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+CommandResult run_host_cli(const std::vector<std::string>& args,
+                           const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {host_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, env, true);
 }
 
 HostProcess::HostProcess(std::map<std::string, std::string> env, std::vector<std::string> args) {

@@ -50,6 +50,11 @@ struct CommandResult {
 };
 
 std::filesystem::path host_binary();
+// Runs a program to its end. With inherit_environment false, `env` is its
+// whole environment (so nothing of the test runner's, such as
+// XDG_CONFIG_HOME, can leak in).
+CommandResult run_program(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env, bool inherit_environment);
 CommandResult run_host_cli(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env);
 
