@@ -58,6 +58,9 @@ configure_and_build() {
   shift
   cmake -S "$STOFLOW_ROOT" -B "$dir" -DSTOFLOW_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 ||
-    { grep -E 'error|Error' -A5 "$dir.build.log" | head -80; return 1; }
+  cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 || {
+    # Compiler errors, and make's own ("No rule to make target ...").
+    grep -E 'error:|\*\*\*' -A5 "$dir.build.log" | head -80
+    return 1
+  }
 }

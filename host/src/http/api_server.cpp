@@ -168,10 +168,10 @@ httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req,
     return R::Handled;
   }
   if (req.path.rfind("/api/", 0) != 0) return R::Unhandled;
-  bool authenticated =
-      access_.bearer_ok(req.get_header_value("Authorization")) ||
-      access_.session_ok(req.get_header_value("Cookie"), req.get_header_value("Origin"),
-                         req.get_header_value("Sec-Fetch-Site"));
+  // The one-time code is the credential of the session exchange itself.
+  if (req.path == "/api/dashboard/session") return R::Unhandled;
+  bool authenticated = access_.bearer_ok(req.get_header_value("Authorization")) ||
+                       access_.session_ok(req.get_header_value(kSessionHeader));
   if (!authenticated) {
     res.set_header("WWW-Authenticate", "Bearer");
     send_error(res, ErrorCode::kForbidden,
