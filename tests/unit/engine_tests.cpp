@@ -467,6 +467,31 @@ BOOST_AUTO_TEST_CASE(a_report_for_an_earlier_attempt_is_not_applied_to_the_next)
   BOOST_TEST(report("a", t["id"], true, {{"id", 3}}, {{"attempt", 2}})["status"] == "success");
 }
 
+BOOST_AUTO_TEST_CASE(a_fresh_result_of_an_earlier_hand_out_completes_the_step) {
+  // The executor was still uploading attempt 1 when its host died; the new
+  // host handed the step out again; the upload's result arrives now.
+  int64_t id = product("late", 1);
+  engine->publish("vinted", id);
+  json t = engine->lease("old", 10)[0];
+  engine->release_owner("old", "killed");
+  engine->lease("new", 10);
+  json r = report("new", t["id"], true, {{"id", 77}}, {{"attempt", 1}});
+  BOOST_TEST(r["status"] == "success");
+  BOOST_TEST(engine->queue(t["queue_id"], false)["accumulated_data"]["photo_ids"] == json({77}));
+}
+
+BOOST_AUTO_TEST_CASE(identical_failures_without_attempt_count_once_per_hand_out) {
+  // The seed's polling plugin resends the same failure for each attempt.
+  int64_t id = product("seed", 1);
+  auto receipt = engine->publish("vinted", id);
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    json t = engine->lease("a", 10)[0];
+    BOOST_TEST(t["attempt"] == attempt);
+    report("a", t["id"], false, nullptr, {{"error_message", "Network timeout"}});
+  }
+  BOOST_TEST(engine->queue(receipt.queue_id, false)["status"] == "failed");
+}
+
 BOOST_AUTO_TEST_CASE(a_step_too_large_for_a_browser_message_fails_at_once) {
   testing::write_file(dir / "big.png", testing::png_bytes(1000, 1));
   json big = testing::vinted_product("novel", {"big.png"});

@@ -607,8 +607,23 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
   auto task = load_task(report.task_id);
   if (!task) throw not_found("task " + id_str(report.task_id) + " does not exist");
 
-  bool same_attempt = !report.attempt || *report.attempt == task->retry_count + 1;
-  bool held = task->status == "processing" && task->lease_owner == owner && same_attempt;
+  // A report already applied is answered as it was and never applied twice.
+  // While the step is held by this connection a report is taken as new,
+  // unless it names an earlier hand-out (attempt) and was seen before: the
+  // seed's clients resend identical failures for each attempt on purpose.
+  bool held_by_caller = task->status == "processing" && task->lease_owner == owner;
+  bool earlier_attempt = report.attempt && *report.attempt != task->retry_count + 1;
+  if (!held_by_caller || earlier_attempt) {
+    auto prior = db_.query(
+        "SELECT response FROM task_attempts WHERE task_id = ? AND request_hash = ?"
+        " AND response IS NOT NULL ORDER BY id DESC LIMIT 1",
+        task->id, report.fingerprint);
+    if (prior.step()) return json::parse(prior.text(0));
+  }
+
+  // A new report from the lease holder is applied, even one made for an
+  // earlier hand-out of the same step: the work it reports was done.
+  bool held = held_by_caller;
   if (held && task->lease_expires_at.value_or(0) <= now_ms()) {
     lose_lease(*task, "the lease expired before the result arrived");
     tx.commit();
@@ -617,11 +632,6 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
                    json{{"task_id", task->id}});
   }
   if (!held) {
-    auto prior = db_.query(
-        "SELECT response FROM task_attempts WHERE task_id = ? AND request_hash = ?"
-        " AND response IS NOT NULL ORDER BY id DESC LIMIT 1",
-        task->id, report.fingerprint);
-    if (prior.step()) return json::parse(prior.text(0));
     std::string why = task->status == "processing" ? "it is leased to another connection"
                       : task->status == "pending"  ? "it is waiting to be handed out"
                                                    : "it already ended as " + task->status;
