@@ -309,3 +309,40 @@ sf_any_chromium_selected() {
 sf_pad() {
   printf "%-${2}s" "$1"
 }
+
+# --- options shared by install.sh and uninstall.sh ----------------------------------------------
+
+SCOPE=user
+DRY_RUN=0
+USER_DATA_DIRS=()
+NUM_USER_DATA_DIRS=0
+
+sf_need_value() {
+  # $1 option, $2 number of remaining arguments including the option
+  [ "$2" -ge 2 ] || sf_usage_die "$1 needs a value"
+}
+
+# Parses one option both scripts take. Sets SF_CONSUMED to the number of
+# arguments used (0 when $1 is not a shared option).
+sf_common_option() {
+  SF_CONSUMED=1
+  case $1 in
+    --user) SCOPE=user ;;
+    --system) SCOPE=system ;;
+    --browser) sf_need_value "$1" "$#"; sf_select_browsers "$2"; SF_CONSUMED=2 ;;
+    --browser=*) sf_select_browsers "${1#*=}" ;;
+    --chrome-user-data-dir) sf_need_value "$1" "$#"; USER_DATA_DIRS+=("$2"); NUM_USER_DATA_DIRS=$((NUM_USER_DATA_DIRS + 1)); SF_CONSUMED=2 ;;
+    --chrome-user-data-dir=*) USER_DATA_DIRS+=("${1#*=}"); NUM_USER_DATA_DIRS=$((NUM_USER_DATA_DIRS + 1)) ;;
+    --dry-run) DRY_RUN=1 ;;
+    --quiet | -q) SF_QUIET=1 ;;
+    --) [ "$#" -eq 1 ] || sf_usage_die "unexpected argument '$2'" ;;
+    *) SF_CONSUMED=0 ;;
+  esac
+}
+
+# After parsing: what both scripts check before touching anything.
+sf_check_common_options() {
+  if [ "$NUM_USER_DATA_DIRS" -gt 0 ] && ! sf_any_chromium_selected; then
+    sf_usage_die "--chrome-user-data-dir applies to Chromium-family browsers, but only firefox is selected"
+  fi
+}

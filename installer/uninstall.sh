@@ -36,37 +36,21 @@ Exit status: 0 on success (also when nothing was installed), 1 on failure, 2 on 
 EOF
 }
 
-SCOPE=user
-DRY_RUN=0
-USER_DATA_DIRS=()
-NUM_USER_DATA_DIRS=0
 BINARY_DIR=''
-
-need_value() {
-  [ "$2" -ge 2 ] || sf_usage_die "$1 needs a value"
-}
 
 while [ "$#" -gt 0 ]; do
   case $1 in
-    --user) SCOPE=user; shift ;;
-    --system) SCOPE=system; shift ;;
-    --browser) need_value "$1" "$#"; sf_select_browsers "$2"; shift 2 ;;
-    --browser=*) sf_select_browsers "${1#*=}"; shift ;;
-    --chrome-user-data-dir) need_value "$1" "$#"; USER_DATA_DIRS+=("$2"); NUM_USER_DATA_DIRS=$((NUM_USER_DATA_DIRS + 1)); shift 2 ;;
-    --chrome-user-data-dir=*) USER_DATA_DIRS+=("${1#*=}"); NUM_USER_DATA_DIRS=$((NUM_USER_DATA_DIRS + 1)); shift ;;
-    --remove-binary) need_value "$1" "$#"; BINARY_DIR=$2; shift 2 ;;
+    --remove-binary) sf_need_value "$1" "$#"; BINARY_DIR=$2; shift 2 ;;
     --remove-binary=*) BINARY_DIR=${1#*=}; shift ;;
-    --dry-run) DRY_RUN=1; shift ;;
-    --quiet | -q) SF_QUIET=1; shift ;;
     -h | --help) usage; exit 0 ;;
-    --) shift; [ "$#" -eq 0 ] || sf_usage_die "unexpected argument '$1'" ;;
-    *) sf_usage_die "unknown option '$1'" ;;
+    *)
+      sf_common_option "$@"
+      [ "$SF_CONSUMED" -gt 0 ] || sf_usage_die "unknown option '$1'"
+      shift "$SF_CONSUMED"
+      ;;
   esac
 done
-
-if [ "$NUM_USER_DATA_DIRS" -gt 0 ] && ! sf_any_chromium_selected; then
-  sf_usage_die "--chrome-user-data-dir applies to Chromium-family browsers, but only firefox is selected"
-fi
+sf_check_common_options
 
 OS=$(sf_detect_os)
 sf_check_home "$SCOPE"
