@@ -220,14 +220,12 @@ int cmd_queue_action(const Args& args, std::ostream& out, const std::string& met
   auto service = open_service(args);
   json queue =
       service->invoke(method, {{"queue_id", parse_id(args.words[1], "QUEUE_ID")}}, cli_caller());
-  if (args.flag("--json") || method != "queues.get") {
-    if (args.flag("--json")) {
-      out << queue.dump(2) << "\n";
-    } else {
-      out << "queue " << queue["id"] << " is " << queue["status"].get<std::string>() << "\n";
-    }
-  } else {
+  if (args.flag("--json")) {
+    out << queue.dump(2) << "\n";
+  } else if (method == "queues.get") {
     print_queue_detail(queue, out);
+  } else {
+    out << "queue " << queue["id"] << " is " << queue["status"].get<std::string>() << "\n";
   }
   return kOk;
 }

@@ -300,9 +300,7 @@ void ApiServer::add_routes() {
                                        std::string(req.matches[1]));
           if (!q.step()) throw not_found("no such photo");
           std::string type = q.text(0);
-          int64_t size =
-              service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
-          (void)size;
+          service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
           res.set_header("Cache-Control", "private, max-age=86400, immutable");
           res.set_content(bytes, type.c_str());
         } catch (const AppError& e) {

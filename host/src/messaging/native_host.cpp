@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "messaging/change_watcher.h"
@@ -92,6 +93,7 @@ class NativeHost::Impl {
   bool running_ = true;
   bool output_broken_ = false;
   int64_t next_foreign_check_ = 0;
+  std::optional<int64_t> next_deadline_;  // from the last maintain(): lease expiry or retry
 };
 
 NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)
@@ -168,8 +170,10 @@ bool NativeHost::Impl::read_input() {
 void NativeHost::Impl::maintain() {
   auto& engine = service_.engine();
   int64_t now = now_ms();
-  if (auto deadline = engine.next_deadline_ms(); deadline && *deadline <= now) {
+  next_deadline_ = engine.next_deadline_ms();
+  if (next_deadline_ && *next_deadline_ <= now) {
     engine.expire_leases();
+    next_deadline_ = engine.next_deadline_ms();
   }
   if (now >= next_foreign_check_) {
     next_foreign_check_ = now + kForeignLeaseCheckMs;
@@ -198,8 +202,7 @@ void NativeHost::Impl::announce() {
 int NativeHost::Impl::poll_timeout_ms() {
   int64_t now = now_ms();
   int64_t wait = 60 * 60 * 1000;
-  if (auto deadline = service_.engine().next_deadline_ms())
-    wait = std::max<int64_t>(0, *deadline - now);
+  if (next_deadline_) wait = std::max<int64_t>(0, *next_deadline_ - now);
   if (!service_.engine().foreign_owners(owner_.id()).empty()) {
     wait = std::min<int64_t>(wait, std::max<int64_t>(0, next_foreign_check_ - now));
   }

@@ -623,15 +623,14 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
 
   // A new report from the lease holder is applied, even one made for an
   // earlier hand-out of the same step: the work it reports was done.
-  bool held = held_by_caller;
-  if (held && task->lease_expires_at.value_or(0) <= now_ms()) {
+  if (held_by_caller && task->lease_expires_at.value_or(0) <= now_ms()) {
     lose_lease(*task, "the lease expired before the result arrived");
     tx.commit();
     throw AppError(ErrorCode::kNotInFlight,
                    "task " + id_str(task->id) + " is no longer in flight: its lease expired",
                    json{{"task_id", task->id}});
   }
-  if (!held) {
+  if (!held_by_caller) {
     std::string why = task->status == "processing" ? "it is leased to another connection"
                       : task->status == "pending"  ? "it is waiting to be handed out"
                                                    : "it already ended as " + task->status;
@@ -660,9 +659,8 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
 // every time must end failed after max_retries instead of looping forever.
 void Engine::lose_lease(const TaskRow& task, const std::string& reason) {
   log::warn("task " + id_str(task.id) + " lost its lease: " + reason);
-  json response = fail_attempt(task, "lease lost: " + reason, false);
+  fail_attempt(task, "lease lost: " + reason, false);
   finish_attempt(task.id, "lease_lost", std::nullopt, reason, "", nullptr);
-  (void)response;
 }
 
 int Engine::release_owner(const std::string& owner, const std::string& reason) {
@@ -742,8 +740,9 @@ json Engine::retry_queue(int64_t queue_id) {
   Transaction tx(db_);
   QueueRow queue = require_queue(queue_id);
   if (queue.status == "paused") {
+    resume_locked(queue);
     tx.commit();
-    return resume_queue(queue_id);
+    return this->queue(queue_id, false);
   }
   if (queue.status != "failed" && queue.status != "cancelled") {
     throw AppError(ErrorCode::kWrongState,
@@ -781,15 +780,19 @@ json Engine::resume_queue(int64_t queue_id) {
                    "queue " + id_str(queue_id) + " is " + queue.status + ", not paused",
                    json{{"status", queue.status}});
   }
-  auto done = db_.query(
-      "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
-  done.step();
-  db_.exec("UPDATE plugin_queue SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
-           done.int64(0) > 0 ? "processing" : "queued", now_iso(), queue_id);
-  db_.exec("UPDATE plugin_tasks SET available_at = 0 WHERE queue_id = ? AND status = 'pending'",
-           queue_id);
+  resume_locked(queue);
   tx.commit();
   return this->queue(queue_id, false);
+}
+
+void Engine::resume_locked(const QueueRow& queue) {
+  auto done = db_.query(
+      "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue.id);
+  done.step();
+  db_.exec("UPDATE plugin_queue SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
+           done.int64(0) > 0 ? "processing" : "queued", now_iso(), queue.id);
+  db_.exec("UPDATE plugin_tasks SET available_at = 0 WHERE queue_id = ? AND status = 'pending'",
+           queue.id);
 }
 
 json Engine::cancel_queue(int64_t queue_id) {
@@ -830,7 +833,7 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
                {"operation", q.text(2)},
                {"product_id", q.is_null(3) ? json(nullptr) : json(q.int64(3))},
                {"status", q.text(4)},
-               {"current_step", parse_or_null(std::nullopt)},
+               {"current_step", nullptr},
                {"accumulated_data", json::parse(q.text(6))},
                {"context_data", json::parse(q.text(7))},
                {"error_message", q.is_null(8) ? json(nullptr) : json(q.text(8))},

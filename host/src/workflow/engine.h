@@ -125,6 +125,7 @@ class Engine {
                       const std::string& error, const std::string& fingerprint,
                       const nlohmann::json& response);
   void lose_lease(const TaskRow& task, const std::string& reason);
+  void resume_locked(const QueueRow& queue);
   int expire_leases_locked(int64_t now);
   void mark_listing(int64_t product_id, const std::string& platform, const std::string& status,
                     const std::string& error, const ListingOutcome* outcome);
