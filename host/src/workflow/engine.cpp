@@ -331,6 +331,10 @@ json Engine::lease(const std::string& owner, int limit) {
   // Callers without an event loop (the HTTP API) rely on this to free a
   // platform whose step was never answered.
   expire_leases_locked(now);
+  // An expired step becomes available at the clock reading taken while it
+  // was expired, which may be later than `now`; read the clock again so it can
+  // be handed out in this same call.
+  now = now_ms();
   json tasks = json::array();
   auto held = db_.query(
       "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
