@@ -49,8 +49,7 @@ void row(const std::string& what, double value, const std::string& unit) {
 
 struct Env {
   TempDir dir;
-  std::map<std::string, std::string> env{{"STOFLOW_RETRY_DELAY_MS", "0"},
-                                         {"STOFLOW_LOG_LEVEL", "warn"}};
+  std::map<std::string, std::string> env{{"STOFLOW_LOG_LEVEL", "warn"}};
   Env() { env["STOFLOW_DB"] = (dir / "stoflow.db").string(); }
 };
 

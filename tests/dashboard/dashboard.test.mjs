@@ -71,7 +71,7 @@ function startExecutor({ failTimes = 0, delayMs = 250 } = {}) {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stoflow-dashboard-'));
-  env = { ...process.env, STOFLOW_DB: join(dir, 'data/stoflow.db'), XDG_CONFIG_HOME: join(dir, 'config'), STOFLOW_RETRY_DELAY_MS: '0' };
+  env = { ...process.env, STOFLOW_DB: join(dir, 'data/stoflow.db'), XDG_CONFIG_HOME: join(dir, 'config') };
   mkdirSync(join(dir, 'catalogue'));
   const products = ['Wool coat', 'Silk scarf', 'Leather boots'].map((title, i) => {
     writeFileSync(join(dir, 'catalogue', `p${i}.png`), png(i * 40));

@@ -16,7 +16,6 @@ struct HostEnv {
 
   HostEnv() {
     env = {{"STOFLOW_DB", (dir / "data" / "stoflow.db").string()},
-           {"STOFLOW_RETRY_DELAY_MS", "0"},
            {"HOME", dir.path().string()},
            {"XDG_DATA_HOME", (dir / "xdg").string()}};
   }

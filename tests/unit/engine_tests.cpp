@@ -71,7 +71,6 @@ struct EngineFixture {
   }
 
   void make_engine(workflow::EngineOptions options) {
-    options.retry_delay_ms = options.retry_delay_ms == 2000 ? 0 : options.retry_delay_ms;
     engine = std::make_unique<workflow::Engine>(db, products, registry, options);
   }
 

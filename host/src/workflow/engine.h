@@ -22,7 +22,9 @@ inline constexpr double kMaxRetryAfterSeconds = 24 * 60 * 60;
 
 struct EngineOptions {
   int64_t lease_ms = 10 * 60 * 1000;
-  int64_t retry_delay_ms = 2000;  // doubled after each failed attempt
+  // The seed hands a failed step out again at the next poll; a back-off
+  // (doubled after each failed attempt) is opt-in.
+  int64_t retry_delay_ms = 0;
   int64_t default_rate_limit_ms = 60 * 1000;
   int max_retries = 3;
 };

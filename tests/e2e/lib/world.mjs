@@ -81,7 +81,6 @@ class World {
       XDG_DATA_HOME: join(this.home, '.local', 'share'),
       XDG_CACHE_HOME: join(this.home, '.cache'),
       STOFLOW_DB: this.db,
-      STOFLOW_RETRY_DELAY_MS: '0',
       STOFLOW_LOG_LEVEL: 'debug',
       ...hostEnv,
     };
