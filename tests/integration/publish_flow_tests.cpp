@@ -75,6 +75,8 @@ BOOST_AUTO_TEST_CASE(three_photos_published_to_completion_over_pipes) {
       BOOST_TEST(task["path"] ==
                  "/api/v2/item_upload/drafts/" + std::to_string(draft_id) + "/completion");
       BOOST_TEST(task["payload"]["push_up"] == false);
+      BOOST_TEST(task["payload"]["draft"]["id"].is_null());
+      BOOST_TEST(task["payload"]["draft"]["title"] == "levis");
     }
     last = host.result_of("tasks.result", {{"task_id", task["id"]},
                                            {"success", true},

@@ -91,6 +91,8 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   BOOST_TEST(completion->payload["push_up"] == false);
   BOOST_TEST(completion->payload["feedback_id"].is_null());
   BOOST_TEST(completion->payload["draft"]["assigned_photos"].size() == 2);
+  BOOST_TEST(completion->payload["draft"]["id"].is_null());  // the path names the draft
+  BOOST_TEST(completion->payload["parcel"].is_null());
 
   acc =
       vinted.accumulate(workflow::kPublishProduct, "complete_draft",

@@ -66,16 +66,17 @@ json attribute_or_null(const json& attributes, const char* key) {
 }
 
 // The item as Vinted's upload form sends it. Field names and order follow the
-// web client so that the payload reads like the real thing in logs.
-json item_payload(const store::Product& product, const json& accumulated, const json& context,
-                  json id) {
+// web client so that the payload reads like the real thing in logs. The same
+// item, id null, goes in the draft and in its completion (design.md): the
+// completion names its draft in the path.
+json item_payload(const store::Product& product, const json& accumulated, const json& context) {
   const json& attrs = product.platform_attributes("vinted");
   json photos = json::array();
   for (const auto& photo_id : accumulated.value("photo_ids", json::array())) {
     photos.push_back({{"id", photo_id}, {"orientation", 0}});
   }
   json colors = attrs.contains("color_ids") ? attrs["color_ids"] : json::array();
-  return {{"id", std::move(id)},
+  return {{"id", nullptr},
           {"currency", product.currency},
           {"temp_uuid", context.value("temp_uuid", "")},
           {"title", product.title},
@@ -162,27 +163,25 @@ std::optional<StepSpec> VintedPublish::next_step(const std::string&,
   }
   std::string upload_session = state.context.value("upload_session_id", "");
   if (!state.accumulated.contains("draft_id")) {
-    return StepSpec{
-        kCreateDraft,
-        "POST",
-        kDraftsPath,
-        BodyKind::kJson,
-        {{"draft", item_payload(state.product, state.accumulated, state.context, nullptr)},
-         {"parcel", nullptr},
-         {"upload_session_id", upload_session}}};
+    return StepSpec{kCreateDraft,
+                    "POST",
+                    kDraftsPath,
+                    BodyKind::kJson,
+                    {{"draft", item_payload(state.product, state.accumulated, state.context)},
+                     {"parcel", nullptr},
+                     {"upload_session_id", upload_session}}};
   }
   if (!state.accumulated.value("listing_created", false)) {
     const json& draft_id = state.accumulated["draft_id"];
-    return StepSpec{
-        kCompleteDraft,
-        "POST",
-        std::string(kDraftsPath) + "/" + id_text(draft_id) + "/completion",
-        BodyKind::kJson,
-        {{"draft", item_payload(state.product, state.accumulated, state.context, draft_id)},
-         {"feedback_id", nullptr},
-         {"push_up", false},
-         {"parcel", nullptr},
-         {"upload_session_id", upload_session}}};
+    return StepSpec{kCompleteDraft,
+                    "POST",
+                    std::string(kDraftsPath) + "/" + id_text(draft_id) + "/completion",
+                    BodyKind::kJson,
+                    {{"draft", item_payload(state.product, state.accumulated, state.context)},
+                     {"feedback_id", nullptr},
+                     {"push_up", false},
+                     {"parcel", nullptr},
+                     {"upload_session_id", upload_session}}};
   }
   return std::nullopt;
 }
