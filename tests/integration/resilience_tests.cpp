@@ -84,15 +84,18 @@ BOOST_AUTO_TEST_CASE(the_retry_rule_over_the_real_binary) {
     succeed(host, tasks[0]);
   }
 
-  // Three failures: step, queue and listing failed, the message kept.
+  // Three failures (no HTTP response: status 0, as fetch reports it): step,
+  // queue and listing failed, the message kept.
   json receipt =
       host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", doomed}});
   json last;
   for (int attempt = 1; attempt <= 3; ++attempt) {
     json task = host.result_of("tasks.list")[0];
-    last = host.result_of(
-        "tasks.result",
-        {{"task_id", task["id"]}, {"success", false}, {"error_message", "Network timeout"}});
+    BOOST_TEST(task["attempt"] == attempt);
+    last = host.result_of("tasks.result", {{"task_id", task["id"]},
+                                           {"success", false},
+                                           {"http_status", 0},
+                                           {"error_message", "Network timeout"}});
   }
   BOOST_TEST(last["status"] == "failed");
   BOOST_TEST(last["queue_status"] == "failed");
@@ -164,8 +167,7 @@ BOOST_AUTO_TEST_CASE(strict_fifo_over_two_products_and_two_platforms_across_proc
 BOOST_AUTO_TEST_CASE(work_queued_from_the_cli_is_announced) {
   HostEnv env;
   int64_t product = env.product_with_photos("cli", {600});
-  HostProcess host(env.env);
-  hello(host);
+  HostProcess host(env.env);  // says nothing: announcements need no request first
   BOOST_TEST(!host.wait_notification("tasks.available", 300ms).has_value());
   auto published = env.cli({"publish", "vinted", std::to_string(product)});
   BOOST_REQUIRE_MESSAGE(published.exit_code == 0, published.err);
@@ -181,8 +183,11 @@ BOOST_AUTO_TEST_CASE(work_queued_while_no_browser_runs_is_announced_on_connect) 
   int64_t product = env.product_with_photos("offline", {600});
   BOOST_REQUIRE(env.cli({"publish", "vinted", std::to_string(product)}).exit_code == 0);
   HostProcess host(env.env);
+  auto note = host.wait_notification("tasks.available", 5s);  // before any request
+  BOOST_REQUIRE(note.has_value());
+  BOOST_TEST((*note)["params"]["platforms"] == json({"vinted"}));
   hello(host);
-  BOOST_TEST(host.wait_notification("tasks.available", 5s).has_value());
+  BOOST_TEST(host.result_of("tasks.list").size() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(sigkill_mid_operation_then_restart_finishes_without_loss_or_duplicates) {

@@ -45,6 +45,7 @@ BOOST_AUTO_TEST_CASE(malformed_messages_get_the_right_codes) {
   BOOST_TEST(code(R"({"jsonrpc":"2.0","method":"hello"})") == -32600);  // no id
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":{},"method":"hello"})") == -32600);
   BOOST_TEST(code(R"({"jsonrpc":"1.0","id":1,"method":"hello"})") == -32600);
+  BOOST_TEST(code(R"({"id":1,"method":"hello"})") == -32600);  // no "jsonrpc": "2.0"
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":7})") == -32600);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"nope"})") == -32601);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"tasks.list","params":[1]})") == -32602);

@@ -89,7 +89,6 @@ class NativeHost::Impl {
   ChangeWatcher watcher_;
   FrameDecoder decoder_;
   std::set<std::string> announced_;
-  bool spoken_ = false;  // the extension sent its first request
   bool running_ = true;
   bool output_broken_ = false;
   int64_t next_foreign_check_ = 0;
@@ -133,7 +132,6 @@ void NativeHost::Impl::handle_payload(const std::string& payload) {
   auto reply = rpc_.handle(payload);
   if (reply) send(*reply);
   if (rpc_.last_method() == "tasks.list") announced_.clear();
-  if (reply) spoken_ = true;
 }
 
 void NativeHost::Impl::handle_frames() {
@@ -183,9 +181,10 @@ void NativeHost::Impl::maintain() {
 
 // Tells the extension which platforms have a step for it, once per change:
 // a platform is announced again only after the extension listed tasks or the
-// platform stopped being ready in between.
+// platform stopped being ready in between. Work waiting when the browser
+// starts the host is announced at once, before any request.
 void NativeHost::Impl::announce() {
-  if (!spoken_ || !running_) return;
+  if (!running_) return;
   auto ready = service_.engine().ready_platforms();
   std::set<std::string> ready_set(ready.begin(), ready.end());
   std::set<std::string> still;

@@ -56,7 +56,7 @@ std::optional<json> RpcHandler::handle(std::string_view payload) {
   if (message.contains("id") && !id_ok && !id.is_null()) {
     return rpc_error(nullptr, ErrorCode::kInvalidRequest, "\"id\" must be a string or an integer");
   }
-  if (auto v = message.find("jsonrpc"); v != message.end() && *v != "2.0") {
+  if (auto v = message.find("jsonrpc"); v == message.end() || *v != "2.0") {
     return rpc_error(id_ok ? id : json(nullptr), ErrorCode::kInvalidRequest,
                      "\"jsonrpc\" must be \"2.0\"");
   }

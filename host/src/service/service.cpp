@@ -33,7 +33,13 @@ workflow::TaskReport read_report(const json& params) {
   workflow::TaskReport report;
   report.task_id = p.integer("task_id", 1, INT64_MAX);
   report.success = p.boolean("success");
-  if (auto status = p.optional_integer("http_status", 100, 599)) {
+  // 0 is what fetch() and XHR report when no response came back at all.
+  if (auto status = p.optional_integer("http_status", 0, 599); status && *status != 0) {
+    if (*status < 100) {
+      throw AppError(ErrorCode::kInvalidParams,
+                     "\"http_status\" must be 0 (no response) or between 100 and 599",
+                     json{{"param", "http_status"}});
+    }
     report.http_status = static_cast<int>(*status);
   }
   report.result = p.any("result");
