@@ -64,6 +64,21 @@ BOOST_AUTO_TEST_CASE(clear_errors_and_exit_codes) {
   BOOST_TEST(queues.empty());
 }
 
+BOOST_AUTO_TEST_CASE(version_and_help) {
+  HostEnv env;
+  for (const char* form : {"--version", "version"}) {
+    auto r = env.cli({form});
+    BOOST_TEST(r.exit_code == 0, form);
+    BOOST_TEST(r.out.rfind("stoflow-host ", 0) == 0, r.out);
+  }
+  auto help = env.cli({"--help"});
+  BOOST_TEST(help.exit_code == 0);
+  BOOST_TEST(help.out.find("products import FILE.json") != std::string::npos);
+  auto none = env.cli({});
+  BOOST_TEST(none.exit_code == 2);
+  BOOST_TEST(none.err.find("Usage:") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(the_db_flag_and_env_select_the_file) {
   HostEnv env;
   auto env_without_db = env.env;

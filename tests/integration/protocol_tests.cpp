@@ -187,8 +187,16 @@ BOOST_AUTO_TEST_CASE(logs_never_reach_the_protocol_stream) {
   host.close_stdin();
   host.wait_exit(5s);
   BOOST_TEST(host.stderr_text().find("queued vinted publish") != std::string::npos);
-  BOOST_TEST(stoflow::testing::read_file(env.dir / "data" / "logs" / "stoflow-host.log")
-                 .find("queued vinted publish") != std::string::npos);
+  auto log_file = env.dir / "data" / "logs" / "stoflow-host.log";
+  BOOST_TEST(stoflow::testing::read_file(log_file).find("queued vinted publish") !=
+             std::string::npos);
+  // It names the seller's products: private like the database.
+  using std::filesystem::perms;
+  auto mode = [](const std::filesystem::path& p) {
+    return static_cast<unsigned>(std::filesystem::status(p).permissions() & perms::all);
+  };
+  BOOST_TEST(mode(log_file) == 0600u);
+  BOOST_TEST(mode(log_file.parent_path()) == 0700u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -186,25 +186,63 @@ BOOST_FIXTURE_TEST_CASE(invalid_fields_are_named, Fixture) {
   json bad_price = base;
   bad_price["price_cents"] = "12.50";
   expect_error(bad_price, "\"price_cents\"");
-  json typo = base;
-  typo["prcie"] = 1;
-  expect_error(typo, "unknown field \"prcie\"");
+  json bad_platform = base;
+  bad_platform["vinted"] = 53;
+  expect_error(bad_platform, "\"vinted\" must be an object");
   json bad_images = base;
   bad_images["images"] = "a.png";
   expect_error(bad_images, "\"images\"");
   BOOST_CHECK_THROW(service.import_products(json::object(), dir.path()), AppError);
 }
 
+BOOST_FIXTURE_TEST_CASE(the_sellers_own_fields_are_kept_and_shown_back, Fixture) {
+  json product = testing::vinted_product("Scarf", {});
+  product["sku"] = "SC-104";
+  product["notes"] = json{{"shelf", 3}};
+  product["id"] = 999;  // from an export: the store assigns its own
+  product["created_at"] = "2020-01-01T00:00:00Z";
+  int64_t id = service.import_products(json::array({product}), dir.path())[0];
+  BOOST_TEST(id != 999);
+  json shown = store::to_json(service.products().get(id));
+  BOOST_TEST(shown["id"] == id);
+  BOOST_TEST(shown["sku"] == "SC-104");
+  BOOST_TEST(shown["notes"]["shelf"] == 3);
+  BOOST_TEST(shown["created_at"] != "2020-01-01T00:00:00Z");
+  BOOST_TEST(shown["vinted"]["brand_id"] == 53);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_non_image_file_is_refused, Fixture) {
-  testing::write_file(dir / "in" / "notes.png", "these are not pixels");
+  testing::write_file(dir / "in" / "notes.txt", "these are not pixels");
+  testing::write_file(dir / "in" / "empty.jpg", "");
+  auto refuse = [&](const std::string& name, const std::string& why) {
+    auto file = testing::write_product_file(dir / "in",
+                                            json::array({testing::vinted_product("Bag", {name})}));
+    try {
+      service.import_products_file(file);
+      BOOST_FAIL(name << " was imported as a photo");
+    } catch (const AppError& e) {
+      BOOST_TEST(std::string(e.what()).find(why) != std::string::npos, e.what());
+    }
+  };
+  refuse("notes.txt", "not a JPEG, PNG or WebP");
+  refuse("empty.jpg", "is empty");
+  auto products = service.db().query("SELECT COUNT(*) FROM products");
+  products.step();
+  BOOST_TEST(products.int64(0) == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_photo_is_typed_by_its_bytes_then_by_its_name, Fixture) {
+  std::string png = testing::png_bytes(300, 7);
+  testing::write_file(dir / "in" / "really-a-png.jpg", png);
+  testing::write_file(dir / "in" / "camera.JPEG", "raw bytes from an unusual encoder");
   auto file = testing::write_product_file(
-      dir / "in", json::array({testing::vinted_product("Bag", {"notes.png"})}));
-  try {
-    service.import_products_file(file);
-    BOOST_FAIL("a text file was imported as a photo");
-  } catch (const AppError& e) {
-    BOOST_TEST(std::string(e.what()).find("not a JPEG, PNG or WebP") != std::string::npos);
-  }
+      dir / "in",
+      json::array({testing::vinted_product("Bag", {"really-a-png.jpg", "camera.JPEG"})}));
+  auto product = service.products().get(service.import_products_file(file)[0]);
+  BOOST_REQUIRE(product.images.size() == 2);
+  BOOST_TEST(product.images[0].content_type == "image/png");
+  BOOST_TEST(product.images[1].content_type == "image/jpeg");
+  BOOST_TEST(product.images[1].size == 33);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,7 +19,7 @@ namespace {
 
 const std::set<std::string> kValueOptions = {"--db",   "--status",  "--platform",  "--limit",
                                              "--port", "--product", "--token-file"};
-const std::set<std::string> kFlags = {"--json", "--help", "-h", "--no-open"};
+const std::set<std::string> kFlags = {"--json", "--help", "-h", "--no-open", "--version"};
 
 struct Args {
   std::optional<std::string> db;
@@ -289,15 +289,15 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
   if (doctor::is_doctor_command(argv)) return doctor::run_command(argv, out, err);
   try {
     Args args = parse(argv);
+    if (args.flag("--version") || (!args.words.empty() && args.words[0] == "version")) {
+      out << "stoflow-host " << service::host_version() << "\n";
+      return kOk;
+    }
     if (args.flag("--help") || args.flag("-h") || args.words.empty() || args.words[0] == "help") {
       print_usage(args.words.empty() && !args.flag("--help") && !args.flag("-h") ? err : out);
       return args.words.empty() && !args.flag("--help") && !args.flag("-h") ? kUsage : kOk;
     }
     const std::string& command = args.words[0];
-    if (command == "version" || command == "--version") {
-      out << "stoflow-host " << service::host_version() << "\n";
-      return kOk;
-    }
     if (command == "products") return cmd_products(args, out);
     if (command == "publish") return cmd_publish(args, out, err);
     if (command == "queues") return cmd_queues(args, out);

@@ -9,6 +9,7 @@
 
 #include "util/crypto.h"
 #include "util/errors.h"
+#include "util/log.h"
 #include "util/paths.h"
 
 namespace stoflow::store {
@@ -71,6 +72,29 @@ void fsync_dir(const fs::path& dir) {
 AppError not_an_image(const std::string& what) {
   return AppError(ErrorCode::kInvalidParams,
                   what + " is not a JPEG, PNG or WebP image (checked by its first bytes)");
+}
+
+std::string image_type_from_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".png") return "image/png";
+  if (ext == ".webp") return "image/webp";
+  return {};
+}
+
+// The seller's own file: its bytes decide when they are a known image format;
+// otherwise its name does (an export tool may write a format we do not sniff),
+// and the platform has the last word when it receives the upload.
+std::string local_image_type(const fs::path& path, std::string_view head, int64_t size,
+                             const std::string& what) {
+  if (size == 0) throw invalid_params(what + " is empty");
+  std::string type = sniff_image_type(head);
+  if (!type.empty()) return type;
+  type = image_type_from_extension(path);
+  if (type.empty()) throw not_an_image(what);
+  log::warn(what + " does not start like a " + type + " file; importing it by its name");
+  return type;
 }
 
 AppError too_large(const std::string& what, int64_t size) {
@@ -143,8 +167,7 @@ StoredBlob BlobStore::put_file(const fs::path& source) {
     hash.update(buffer.data(), static_cast<size_t>(n));
     write_all(out.get(), buffer.data(), static_cast<size_t>(n), temp);
   }
-  std::string content_type = sniff_image_type(head);
-  if (content_type.empty()) throw not_an_image(what);
+  std::string content_type = local_image_type(source, head, size, what);
   if (::fsync(out.get()) != 0) throw std::runtime_error("cannot sync " + temp.string());
   ::close(out.release());
 

@@ -24,7 +24,8 @@ class BlobStore {
  public:
   explicit BlobStore(std::filesystem::path root);
 
-  // Copies a local file in. Throws AppError (too large, not an image, unreadable).
+  // Copies a local file in. Throws AppError (too large, empty, unreadable, or
+  // neither its bytes nor its name say it is a JPEG, PNG or WebP image).
   StoredBlob put_file(const std::filesystem::path& source);
   // Stores bytes already in memory (downloads).
   StoredBlob put_bytes(std::string_view bytes);

@@ -19,9 +19,16 @@ const std::set<std::string>& platform_keys() {
   return keys;
 }
 
-const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys = {"title",  "description", "price_cents", "currency",
-                                             "images", "vinted",      "ebay",        "etsy"};
+const std::set<std::string>& core_keys() {
+  static const std::set<std::string> keys = {"title", "description", "price_cents", "currency",
+                                             "images"};
+  return keys;
+}
+
+// Set by the store: a product exported with `products.list` imports again as a
+// new product.
+const std::set<std::string>& assigned_keys() {
+  static const std::set<std::string> keys = {"id", "created_at", "updated_at"};
   return keys;
 }
 
@@ -47,9 +54,6 @@ struct ProductDraft {
 
 ProductDraft parse_product(const json& item, size_t index) {
   if (!item.is_object()) reject(index, "must be a JSON object");
-  for (const auto& [key, value] : item.items()) {
-    if (!known_keys().contains(key)) reject(index, "unknown field \"" + key + "\"");
-  }
   ProductDraft draft;
   auto title = item.find("title");
   if (title == item.end() || !title->is_string() || title->get<std::string>().empty()) {
@@ -85,11 +89,14 @@ ProductDraft parse_product(const json& item, size_t index) {
       draft.image_sources.push_back(source);
     }
   }
-  for (const auto& key : platform_keys()) {
-    auto section = item.find(key);
-    if (section == item.end()) continue;
-    if (!section->is_object()) reject(index, "\"" + key + "\" must be an object of attributes");
-    draft.attributes[key] = *section;
+  // Fields of the seller's own catalogue (sku, notes, ...) are kept with the
+  // product and shown back, so nothing they imported is silently dropped.
+  for (const auto& [key, value] : item.items()) {
+    if (core_keys().contains(key) || assigned_keys().contains(key)) continue;
+    if (platform_keys().contains(key) && !value.is_object()) {
+      reject(index, "\"" + key + "\" must be an object of attributes");
+    }
+    draft.attributes[key] = value;
   }
   return draft;
 }
@@ -146,7 +153,9 @@ json to_json(const Product& product) {
               {"images", images},
               {"created_at", product.created_at},
               {"updated_at", product.updated_at}};
-  for (const auto& [platform, attrs] : product.attributes.items()) out[platform] = attrs;
+  for (const auto& [key, value] : product.attributes.items()) {
+    if (!out.contains(key)) out[key] = value;
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "util/log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <system_error>
 
 #include "util/clock.h"
+#include "util/paths.h"
 
 namespace stoflow::log {
 
@@ -40,11 +42,21 @@ const char* label(Level level) {
 
 void open_file(State& s) {
   if (s.options.file.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(s.options.file.parent_path(), ec);
-  s.file = std::fopen(s.options.file.c_str(), "a");
-  if (!s.file) return;
-  s.file_bytes = static_cast<size_t>(std::ftell(s.file));
+  // The log names products and queues: private, like the database.
+  try {
+    ensure_private_dir(s.options.file.parent_path());
+  } catch (const std::exception&) {
+    return;  // logging to stderr still works
+  }
+  int fd = ::open(s.options.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  s.file = ::fdopen(fd, "a");
+  if (!s.file) {
+    ::close(fd);
+    return;
+  }
+  s.file_bytes = size > 0 ? static_cast<size_t>(size) : 0;
 }
 
 // Rotation keeps a bounded history (file.1 … file.N) so that a host left
