@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "util/log.h"
 #include "util/paths.h"
 
@@ -21,11 +24,21 @@ void check(sqlite3* db, int rc, std::string_view what) {
 
 // SQLite would create the file with the process umask (often 0644); a seller's
 // catalogue and session-derived data must not be readable by other users.
+// An existing database is never opened here: closing any descriptor of it
+// would drop the POSIX locks of every SQLite connection this process holds on
+// it, and another process could then delete the live WAL (SQLite's "How To
+// Corrupt An SQLite Database File", section 2.2). chmod works on the path.
 void create_private_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw DatabaseError("cannot create " + path.string());
-  ::fchmod(fd, 0600);
-  ::close(fd);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);  // new: no connection can hold a lock on it yet
+    return;
+  }
+  if (errno != EEXIST) {
+    throw DatabaseError("cannot create " + path.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(path.c_str(), 0600);
 }
 
 }  // namespace
