@@ -48,6 +48,15 @@ BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_s
   BOOST_TEST(error_code_of(host) == -32700);
   still_serving(host);
 
+  // Deep enough to overflow the stack when copied: refused before parsing.
+  host.send_raw(frame_of(R"({"jsonrpc":"2.0","id":1,"method":"tasks.result","params":{"result":)" +
+                         std::string(200000, '[') + std::string(200000, ']') + "}}"));
+  BOOST_TEST(error_code_of(host) == -32600);
+  still_serving(host);
+
+  host.send_raw(frame_of(R"({"id":1,"method":"hello"})"));  // no "jsonrpc": "2.0"
+  BOOST_TEST(error_code_of(host) == -32600);
+
   host.send_raw(frame_of("[1,2,3]"));
   BOOST_TEST(error_code_of(host) == -32600);
   host.send_raw(frame_of("\"hello\""));

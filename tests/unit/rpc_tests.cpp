@@ -2,6 +2,8 @@
 
 #include "messaging/rpc.h"
 #include "test_support.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 
 using namespace stoflow;
 using nlohmann::json;
@@ -90,6 +92,31 @@ BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
 
 BOOST_AUTO_TEST_CASE(a_response_object_is_ignored) {
   BOOST_TEST(!rpc.handle(R"({"jsonrpc":"2.0","id":3,"result":{}})").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(json_input_suite)
+
+BOOST_AUTO_TEST_CASE(nesting_is_counted_outside_strings_only) {
+  BOOST_TEST(!nests_deeper_than(R"({"a": [[1]]})", 3));
+  BOOST_TEST(nests_deeper_than(R"({"a": [[[1]]]})", 3));
+  BOOST_TEST(!nests_deeper_than(R"({"a": "[[[[[[", "b": "\"[[[[{{{{"})", 1));
+  BOOST_TEST(nests_deeper_than(R"(["\\", [[]]])", 2));  // an escaped backslash ends no string
+  BOOST_TEST(!nests_deeper_than("[][][][][]", 1));      // siblings do not add up
+}
+
+BOOST_AUTO_TEST_CASE(deep_documents_are_refused_before_parsing) {
+  std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  try {
+    parse_external_json(deep);
+    BOOST_FAIL("a document deeper than the limit was parsed");
+  } catch (const AppError& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kInvalidRequest));
+  }
+  std::string fine = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  BOOST_TEST(parse_external_json(fine).is_array());
+  BOOST_CHECK_THROW(parse_external_json("{\"a\": "), AppError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

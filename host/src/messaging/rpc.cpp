@@ -1,6 +1,7 @@
 #include "messaging/rpc.h"
 
 #include "store/database.h"
+#include "util/json_input.h"
 #include "util/log.h"
 
 namespace stoflow::messaging {
@@ -39,10 +40,9 @@ std::optional<json> RpcHandler::handle(std::string_view payload) {
   }
   json message;
   try {
-    message = json::parse(payload);
-  } catch (const json::parse_error& e) {
-    return rpc_error(nullptr, ErrorCode::kParseError,
-                     std::string("message is not valid UTF-8 JSON: ") + e.what());
+    message = parse_external_json(payload);
+  } catch (const AppError& e) {
+    return rpc_error(nullptr, e.code(), std::string("message refused: ") + e.what());
   }
   if (message.is_array()) {
     return rpc_error(nullptr, ErrorCode::kInvalidRequest,
