@@ -33,12 +33,12 @@ int64_t HostEnv::product_with_photos(const std::string& title, const std::vector
   return import(json::array({vinted_product(title, names)}))[0];
 }
 
-ServeProcess::ServeProcess(const HostEnv& env) {
+ServeProcess::ServeProcess(const HostEnv& env, int port) {
   auto token_file = env.dir / "config" / "api-token";
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {host_binary().string(), "serve", "--port", "0", "--token-file",
-                                   token_file.string()};
+  std::vector<std::string> args = {host_binary().string(), "serve",        "--port",
+                                   std::to_string(port),   "--token-file", token_file.string()};
   std::vector<std::string> environment;
   for (char** e = environ; *e; ++e) environment.emplace_back(*e);
   for (const auto& [k, v] : env.env) environment.push_back(k + "=" + v);
@@ -64,6 +64,8 @@ ServeProcess::ServeProcess(const HostEnv& env) {
   ::close(out[0]);
   std::smatch m;
   if (!std::regex_search(line, m, std::regex("127\\.0\\.0\\.1:(\\d+)"))) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
     throw std::runtime_error("serve did not print its address: " + line);
   }
   port_ = std::stoi(m[1]);

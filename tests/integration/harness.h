@@ -34,7 +34,8 @@ struct HostEnv {
 // `stoflow-host serve --port 0` as a child process; knows its port and token.
 class ServeProcess {
  public:
-  explicit ServeProcess(const HostEnv& env);
+  // Throws when serve does not come up (and then leaves no process behind).
+  explicit ServeProcess(const HostEnv& env, int port = 0);
   ~ServeProcess();
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;

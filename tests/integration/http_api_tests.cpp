@@ -1,4 +1,9 @@
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 
@@ -28,6 +33,48 @@ struct Api {
     return post(path, body.dump());
   }
 };
+
+// For what httplib's client will not send: duplicate headers, chunked bodies.
+std::string raw_http(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+  ::close(fd);
+  return response;
+}
+
+int status_of(const std::string& response) {
+  return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0;
+}
+
+std::string integrity_of(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  std::string verdict = "cannot open";
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      verdict = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    } else {
+      verdict = sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return verdict;
+}
 
 json seed_result(const json& task) {
   std::string step = task["step"];
@@ -236,6 +283,119 @@ BOOST_AUTO_TEST_CASE(photos_are_served_only_from_the_blob_store) {
   BOOST_TEST((r->body == photos[0]));
   BOOST_TEST(api.client.Get("/api/blobs/" + std::string(64, 'a'), api.auth())->status == 404);
   BOOST_TEST(api.client.Get("/api/blobs/..%2F..%2Fetc%2Fpasswd", api.auth())->status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(imports_keep_the_database_whole_beside_other_processes) {
+  // Regression: opening and closing the database file outside SQLite dropped
+  // the server's locks, and the next CLI run deleted the live WAL.
+  HostEnv env;
+  ServeProcess serve(env);
+  Api api{serve};
+  for (int round = 1; round <= 3; ++round) {
+    json lot = {{"title", "Lot " + std::to_string(round)}, {"price_cents", 100 * round}};
+    auto [status, body] = api.post("/api/products/import", json::array({lot}));
+    BOOST_REQUIRE_MESSAGE(status == 200, body.dump());
+    auto cli = env.cli({"queues", "--json"});  // another process opens and closes it
+    BOOST_REQUIRE_MESSAGE(cli.exit_code == 0, cli.err);
+  }
+  auto [status, products] = api.get("/api/products");
+  BOOST_REQUIRE_MESSAGE(status == 200, products.dump());
+  BOOST_TEST(products.size() == 3);
+  BOOST_TEST(env.cli({"products", "list", "--json"}).exit_code == 0);
+  BOOST_TEST(integrity_of(env.db()) == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(a_poller_is_handed_each_step_once) {
+  // The seed's plugin polls again while an upload runs; it must not get the
+  // same step a second time.
+  HostEnv env;
+  int64_t product = env.product_with_photos("poll", {2000});
+  ServeProcess serve(env);
+  Api api{serve};
+  api.post("/api/vinted/publish", json{{"product_id", product}});
+  auto [s1, first] = api.get("/api/plugin/tasks");
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  auto [s2, second] = api.get("/api/plugin/tasks");
+  BOOST_TEST(second.empty(), second.dump());
+  api.post("/api/plugin/tasks/" + std::to_string(first[0]["id"].get<int>()) + "/result",
+           json{{"success", true}, {"result", seed_result(first[0])}});
+  auto [s3, next] = api.get("/api/plugin/tasks");
+  BOOST_REQUIRE_EQUAL(next.size(), 1u);
+  BOOST_TEST(next[0]["step"] == "create_draft");
+}
+
+BOOST_AUTO_TEST_CASE(hostile_requests_are_refused_and_the_server_keeps_serving) {
+  HostEnv env;
+  ServeProcess serve(env);
+  Api api{serve};
+  std::string host = "Host: 127.0.0.1:" + std::to_string(serve.port()) + "\r\n";
+  std::string auth = "Authorization: Bearer " + serve.token() + "\r\n";
+  auto raw_status = [&](const std::string& request_line, const std::string& headers,
+                        const std::string& body) {
+    std::string response = raw_http(
+        serve.port(), request_line + "\r\n" + headers + "Connection: close\r\n\r\n" + body);
+    BOOST_TEST_MESSAGE(response);
+    return status_of(response);
+  };
+
+  // Nested deep enough to overflow the stack when copied: refused unparsed.
+  std::string deep =
+      "{\"product_id\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto [ds, deep_reply] = api.post("/api/vinted/publish", deep);
+  BOOST_TEST(ds == 400);
+  BOOST_TEST(deep_reply["error"]["code"] == -32600);
+
+  // Chunked and compressed bodies would slip past the size limit.
+  const std::string import_line = "POST /api/products/import HTTP/1.1";
+  BOOST_TEST(raw_status(import_line, host + auth + "Transfer-Encoding: chunked\r\n",
+                        "2\r\n[]\r\n0\r\n\r\n") == 411);
+  BOOST_TEST(raw_status(import_line,
+                        host + auth + "Content-Encoding: gzip\r\nContent-Length: 2\r\n",
+                        "[]") == 415);
+  BOOST_TEST(raw_status("GET /api/health HTTP/1.1", host + "Host: attacker.example\r\n" + auth,
+                        "") == 400);
+
+  // Every refusal is JSON with a protocol code, httplib's own included.
+  auto expect = [&](std::pair<int, json> r, int http, int code) {
+    BOOST_TEST(r.first == http);
+    BOOST_TEST(r.second["error"]["code"] == code, r.second.dump());
+  };
+  expect(api.get("/api/queues/abc"), 400, -32602);
+  expect(api.get("/api/queues/-1"), 400, -32602);
+  expect(api.get("/api/no-such-thing"), 404, -32601);
+  expect(api.get("/api/vinted/publish"), 404, -32601);
+  // A batch is answered per product, each error in the same shape.
+  auto [ps, per_product] =
+      api.post("/api/products/publish", json{{"platform", 5}, {"product_ids", {99}}});
+  BOOST_TEST(ps == 200);
+  BOOST_TEST(per_product[0]["error"]["code"] == -32602, per_product.dump());
+  BOOST_TEST(per_product[0]["error"]["data"]["kind"] == "invalid_params");
+  auto bad_code =
+      api.client.Post("/api/dashboard/session", json{{"code", 5}}.dump(), "application/json");
+  BOOST_REQUIRE(bad_code);
+  BOOST_TEST(bad_code->status == 400);
+  BOOST_TEST(json::parse(bad_code->body)["error"]["code"] == -32602);
+
+  BOOST_TEST(api.get("/api/health").first == 200);  // still serving
+}
+
+BOOST_AUTO_TEST_CASE(a_second_server_cannot_share_the_port) {
+  HostEnv env;
+  ServeProcess serve(env);
+  BOOST_CHECK_THROW(ServeProcess(env, serve.port()), std::runtime_error);
+  Api api{serve};
+  BOOST_TEST(api.get("/api/health").first == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_file_readable_by_others_is_made_private) {
+  HostEnv env;
+  auto token_file = env.dir / "config" / "api-token";
+  { ServeProcess first(env); }
+  std::filesystem::permissions(token_file, std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  ServeProcess again(env);
+  auto mode = std::filesystem::status(token_file).permissions() & std::filesystem::perms::all;
+  BOOST_TEST(static_cast<unsigned>(mode) == 0600u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -90,9 +90,6 @@ int run_dashboard(const ServeOptions& options, std::ostream& out, std::ostream& 
     std::ifstream in(port_file(options));
     if (!(in >> port)) port = http::kDefaultPort;
   }
-  // The code goes through a private file, not the network: whatever listens
-  // on that port learns nothing it could use unless it is our server.
-  std::string code = http::write_login_code(login_code_dir(options));
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(3);
   if (!client.Get("/favicon.ico")) {
@@ -100,6 +97,9 @@ int run_dashboard(const ServeOptions& options, std::ostream& out, std::ostream& 
         << "; start it with `stoflow-host serve` first\n";
     return kFailed;
   }
+  // The code goes through a private file, not the network: whatever listens
+  // on that port learns nothing it could use unless it is our server.
+  std::string code = http::write_login_code(login_code_dir(options));
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/login.html?code=" + code;
   out << url << std::endl;
   if (options.open_browser) try_open(url);

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "util/crypto.h"
+#include "util/log.h"
 #include "util/paths.h"
 
 namespace stoflow::http {
@@ -49,7 +50,16 @@ std::string load_or_create_token(const fs::path& path) {
     std::string token;
     std::getline(in, token);
     token = trim(token);
-    if (token.size() >= 32) return token;
+    if (token.size() >= 32) {
+      // Whoever can read the token can drive the seller's queue.
+      std::error_code ec;
+      auto perms = fs::status(path, ec).permissions();
+      if (!ec && (perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        log::warn(path.string() + " was readable by other users; made it private (0600)");
+        fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
+      }
+      return token;
+    }
   }
   ensure_private_dir(path.parent_path());
   std::string token = random_hex(32);

@@ -1,8 +1,13 @@
 #include "http/api_server.h"
 
+#include <sys/socket.h>
+
+#include <cstdlib>
+
 #include "http/dashboard_assets.h"
 #include "store/database.h"
 #include "util/errors.h"
+#include "util/json_input.h"
 #include "util/log.h"
 
 namespace stoflow::http {
@@ -54,10 +59,11 @@ void send_error(httplib::Response& res, ErrorCode code, const std::string& messa
 
 json parse_body(const httplib::Request& req) {
   if (req.body.empty()) return json::object();
-  json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded())
-    throw AppError(ErrorCode::kParseError, "the request body is not valid JSON");
-  return body;
+  try {
+    return parse_external_json(req.body);
+  } catch (const AppError& e) {
+    throw AppError(e.code(), std::string("the request body is refused: ") + e.what());
+  }
 }
 
 int64_t path_id(const httplib::Request& req, const char* what) {
@@ -94,6 +100,35 @@ json query_params(const httplib::Request& req, std::initializer_list<const char*
   return params;
 }
 
+// httplib's default sets SO_REUSEPORT, which lets a second `serve` bind the
+// same port and silently take half of the requests. SO_REUSEADDR alone still
+// allows a quick restart over TIME_WAIT connections but not two listeners.
+void exclusive_port_options(socket_t sock) {
+  int yes = 1;
+  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+}
+
+// Gives httplib's own refusals (no route, body too large, bad request line)
+// the JSON error shape of every other answer.
+httplib::Server::HandlerResponse json_error_body(const httplib::Request& req,
+                                                 httplib::Response& res) {
+  if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  int status = res.status;
+  if (status == 404) {
+    send_error(res, ErrorCode::kMethodNotFound,
+               "no such endpoint: " + req.method + " " + req.path + " (see docs/http-api.md)");
+  } else if (status == 413) {
+    send_error(res, ErrorCode::kTooLarge,
+               "the request body is over " + std::to_string(kMaxRequestBytes) + " bytes");
+  } else if (status < 500) {
+    send_error(res, ErrorCode::kInvalidRequest, "malformed HTTP request");
+  } else {
+    send_error(res, ErrorCode::kInternal, "internal error");
+  }
+  res.status = status;
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 }  // namespace
 
 ApiServer::ApiServer(service::Service& service, std::string token,
@@ -101,8 +136,14 @@ ApiServer::ApiServer(service::Service& service, std::string token,
     : service_(service),
       access_(std::move(token), 0),
       owner_(store::owners_dir_for(service.db_path())),
-      caller_{owner_.id(), "http"} {
+      caller_{owner_.id(), "http", true} {
   server_.set_payload_max_length(kMaxRequestBytes);
+  server_.set_socket_options(exclusive_port_options);
+  // A few slow photo imports or idle keep-alive connections must not take
+  // every worker from the executor's polls.
+  server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  server_.set_keep_alive_timeout(2);
+  server_.set_error_handler(httplib::Server::HandlerWithResponse(json_error_body));
   access_.set_login_code_dir(login_code_dir);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return screen(req, res); });
@@ -157,6 +198,10 @@ void ApiServer::maintain_until_stopped() {
 httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req,
                                                    httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
+  if (req.get_header_value_count("Host") > 1) {
+    send_error(res, ErrorCode::kInvalidRequest, "more than one Host header");
+    return R::Handled;
+  }
   if (!access_.host_allowed(req.get_header_value("Host"))) {
     send_error(res, ErrorCode::kForbidden,
                "requests must be addressed to 127.0.0.1:" + std::to_string(access_.port()) +
@@ -167,9 +212,31 @@ httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req,
     send_error(res, ErrorCode::kForbidden, "cross-origin requests are not allowed");
     return R::Handled;
   }
+  // The size limit only holds for bodies announced with Content-Length:
+  // chunked or compressed bodies would be read whole. Browsers and curl send
+  // a length for the bodies this API takes.
+  if (req.has_header("Transfer-Encoding")) {
+    send_error(res, ErrorCode::kInvalidRequest,
+               "chunked request bodies are not accepted: send a Content-Length");
+    res.status = 411;
+    return R::Handled;
+  }
+  if (req.has_header("Content-Encoding")) {
+    send_error(res, ErrorCode::kInvalidRequest, "compressed request bodies are not accepted");
+    res.status = 415;
+    return R::Handled;
+  }
   if (req.path.rfind("/api/", 0) != 0) return R::Unhandled;
-  // The one-time code is the credential of the session exchange itself.
-  if (req.path == "/api/dashboard/session") return R::Unhandled;
+  // The one-time code is the credential of the session exchange itself; its
+  // body is read before anyone is authenticated, so it is kept tiny.
+  if (req.path == "/api/dashboard/session") {
+    std::string length = req.get_header_value("Content-Length");
+    if (std::strtoull(length.c_str(), nullptr, 10) > kMaxSessionRequestBytes) {
+      send_error(res, ErrorCode::kTooLarge, "a login request is a few bytes");
+      return R::Handled;
+    }
+    return R::Unhandled;
+  }
   bool authenticated = access_.bearer_ok(req.get_header_value("Authorization")) ||
                        access_.session_ok(req.get_header_value(kSessionHeader));
   if (!authenticated) {
@@ -196,7 +263,9 @@ void ApiServer::add_json(const char* method, const std::string& pattern, Handler
     } catch (const AppError& e) {
       send_error(res, e.code(), e.what(), e.data());
     } catch (const json::exception& e) {
-      send_error(res, ErrorCode::kInvalidParams, std::string("bad request: ") + e.what());
+      // Only reached through a field of the wrong type that a handler read.
+      log::warn("HTTP " + req.method + " " + req.path + ": " + e.what());
+      send_error(res, ErrorCode::kInvalidParams, "a field of the request has the wrong type");
     } catch (const std::exception& e) {
       log::error(std::string("HTTP ") + req.method + " " + req.path + ": " + e.what());
       send_error(res, ErrorCode::kInternal, std::string("internal error: ") + e.what());
@@ -224,7 +293,7 @@ void ApiServer::add_routes() {
   add_json("GET", "/api/plugin/tasks", [this](const httplib::Request& req) {
     return call("tasks.list", query_params(req, {"limit"}, {}));
   });
-  add_json("POST", R"(/api/plugin/tasks/(\d+)/result)", [this](const httplib::Request& req) {
+  add_json("POST", R"(/api/plugin/tasks/([^/]+)/result)", [this](const httplib::Request& req) {
     json body = parse_body(req);
     if (!body.is_object()) throw invalid_params("the body must be a JSON object");
     body["task_id"] = path_id(req, "task id");
@@ -236,7 +305,7 @@ void ApiServer::add_routes() {
   add_json("GET", "/api/products", [this](const httplib::Request& req) {
     return call("products.list", query_params(req, {"limit", "after_id"}, {}));
   });
-  add_json("GET", R"(/api/products/(\d+))", [this](const httplib::Request& req) {
+  add_json("GET", R"(/api/products/([^/]+))", [this](const httplib::Request& req) {
     return call("products.get", {{"product_id", path_id(req, "product id")}});
   });
   add_json("POST", "/api/products/import", [this](const httplib::Request& req) {
@@ -250,19 +319,22 @@ void ApiServer::add_routes() {
   });
   add_json("POST", "/api/products/publish", [this](const httplib::Request& req) {
     json body = parse_body(req);
-    if (!body.is_object() || !body["product_ids"].is_array()) {
+    auto ids = body.is_object() ? body.find("product_ids") : body.end();
+    if (!body.is_object() || ids == body.end() || !ids->is_array()) {
       throw invalid_params("the body must be {\"platform\": ..., \"product_ids\": [...]}");
     }
+    json platform = body.contains("platform") ? body["platform"] : json("vinted");
     json results = json::array();
-    for (const auto& id : body["product_ids"]) {
+    for (const auto& id : *ids) {
       try {
-        results.push_back(call("products.publish", {{"platform", body.value("platform", "vinted")},
-                                                    {"product_id", id}}));
+        results.push_back(call("products.publish", {{"platform", platform}, {"product_id", id}}));
       } catch (const AppError& e) {
+        json data = e.data().is_object() ? e.data() : json::object();
+        data["kind"] = error_kind(e.code());
         results.push_back(
             {{"product_id", id},
              {"error",
-              {{"code", static_cast<int>(e.code())}, {"message", e.what()}, {"data", e.data()}}}});
+              {{"code", static_cast<int>(e.code())}, {"message", e.what()}, {"data", data}}}});
       }
     }
     return results;
@@ -270,12 +342,12 @@ void ApiServer::add_routes() {
   add_json("GET", "/api/queues", [this](const httplib::Request& req) {
     return call("queues.list", query_params(req, {"product_id", "limit"}, {"status", "platform"}));
   });
-  add_json("GET", R"(/api/queues/(\d+))", [this](const httplib::Request& req) {
+  add_json("GET", R"(/api/queues/([^/]+))", [this](const httplib::Request& req) {
     return call("queues.get", {{"queue_id", path_id(req, "queue id")}});
   });
   for (const char* action : {"retry", "cancel", "resume"}) {
     add_json(
-        "POST", std::string(R"(/api/queues/(\d+)/)") + action,
+        "POST", std::string(R"(/api/queues/([^/]+)/)") + action,
         [this, action](const httplib::Request& req) {
           return call(std::string("queues.") + action, {{"queue_id", path_id(req, "queue id")}});
         });
@@ -312,7 +384,12 @@ void ApiServer::add_routes() {
               [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   add_json("POST", "/api/dashboard/session", [this](const httplib::Request& req) {
     json body = parse_body(req);
-    std::string code = body.is_object() ? body.value("code", "") : "";
+    auto field = body.is_object() ? body.find("code") : body.end();
+    if (field == body.end() || !field->is_string()) {
+      throw AppError(ErrorCode::kInvalidParams, "the body must be {\"code\": \"...\"}",
+                     json{{"param", "code"}});
+    }
+    std::string code = *field;
     auto session = access_.redeem_login_code(code);
     if (!session) {
       throw AppError(ErrorCode::kForbidden,

@@ -17,6 +17,8 @@ namespace stoflow::http {
 
 inline constexpr int kDefaultPort = 8765;
 inline constexpr size_t kMaxRequestBytes = 8 * 1024 * 1024;
+inline constexpr uint64_t kMaxSessionRequestBytes = 4096;
+inline constexpr size_t kWorkerThreads = 32;
 
 class ApiServer {
  public:

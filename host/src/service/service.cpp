@@ -9,6 +9,7 @@
 #include "store/migrations.h"
 #include "util/crypto.h"
 #include "util/errors.h"
+#include "util/json_input.h"
 #include "util/log.h"
 #include "util/paths.h"
 
@@ -120,9 +121,11 @@ std::vector<int64_t> Service::import_products_file(const fs::path& file) {
   if (!in) throw not_found("cannot open " + file.string());
   std::stringstream text;
   text << in.rdbuf();
-  json products = json::parse(text.str(), nullptr, false);
-  if (products.is_discarded()) {
-    throw AppError(ErrorCode::kParseError, file.string() + " is not valid JSON");
+  json products;
+  try {
+    products = parse_external_json(text.str());
+  } catch (const AppError& e) {
+    throw AppError(e.code(), file.string() + ": " + e.what());
   }
   return import_products(products, fs::absolute(file).parent_path());
 }
@@ -141,7 +144,9 @@ void Service::register_methods() {
   methods_["tasks.list"] = [this](const json& params, const Caller& caller) {
     Params p(params);
     int limit = static_cast<int>(p.optional_integer("limit", 1, 100).value_or(10));
-    return engine_->lease(caller.owner, limit);
+    return engine_->lease(
+        caller.owner, limit,
+        caller.polls ? workflow::Engine::Held::kNotListed : workflow::Engine::Held::kListedAgain);
   };
   methods_["tasks.result"] = [this](const json& params, const Caller& caller) {
     return engine_->report(caller.owner, read_report(params));

@@ -34,6 +34,9 @@ struct Config {
 struct Caller {
   std::string owner;
   std::string client;  // "stoflow-extension 0.1.0 (chrome)", "cli", ...
+  // Pollers share one owner across requests (the HTTP API): a step they hold
+  // is not listed to them again, as the seed's GET handed each step out once.
+  bool polls = false;
 };
 
 const char* host_version();

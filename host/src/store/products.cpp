@@ -108,13 +108,16 @@ ProductImage store_image(BlobStore& blobs, const std::string& source,
   std::string filename;
   try {
     if (is_url(source)) {
-      if (!fetch_url) reject(index, "photo URLs cannot be downloaded by this command");
+      if (!fetch_url) throw invalid_params("photo URLs cannot be downloaded by this command");
       blob = fetch_url(source);
       auto slash = source.find_last_of('/');
       filename = source.substr(slash + 1);
       if (auto q = filename.find_first_of("?#"); q != std::string::npos) filename.resize(q);
     } else {
-      if (!base_dir) reject(index, "photo \"" + source + "\" must be an http(s) URL here");
+      if (!base_dir) {
+        throw invalid_params("photo \"" + source +
+                             "\" is a local path; only http(s) photo URLs are accepted here");
+      }
       fs::path path = fs::path(source).is_absolute() ? fs::path(source) : *base_dir / source;
       blob = blobs.put_file(path);
       filename = path.filename().string();

@@ -325,7 +325,7 @@ std::optional<json> Engine::lease_task(int64_t task_id, const std::string& owner
   return view;
 }
 
-json Engine::lease(const std::string& owner, int limit) {
+json Engine::lease(const std::string& owner, int limit, Held held_mode) {
   int64_t now = now_ms();
   Transaction tx(db_);
   // Callers without an event loop (the HTTP API) rely on this to free a
@@ -336,15 +336,17 @@ json Engine::lease(const std::string& owner, int limit) {
   // be handed out in this same call.
   now = now_ms();
   json tasks = json::array();
-  auto held = db_.query(
-      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
-      " AND lease_expires_at > ? ORDER BY position",
-      owner, now);
-  std::vector<int64_t> held_ids;
-  while (held.step()) held_ids.push_back(held.int64(0));
-  for (int64_t id : held_ids) {
-    if (static_cast<int>(tasks.size()) >= limit) break;
-    tasks.push_back(task_view(id));
+  if (held_mode == Held::kListedAgain) {
+    auto held = db_.query(
+        "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
+        " AND lease_expires_at > ? ORDER BY position",
+        owner, now);
+    std::vector<int64_t> held_ids;
+    while (held.step()) held_ids.push_back(held.int64(0));
+    for (int64_t id : held_ids) {
+      if (static_cast<int>(tasks.size()) >= limit) break;
+      tasks.push_back(task_view(id));
+    }
   }
   for (const auto& platform : active_platforms()) {
     if (static_cast<int>(tasks.size()) >= limit) break;

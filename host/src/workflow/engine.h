@@ -74,9 +74,14 @@ class Engine {
   PublishReceipt publish(const std::string& platform, int64_t product_id);
   int64_t enqueue_legacy(const LegacyTask& task);
 
+  // Which steps a lease call returns besides the newly leased ones.
+  enum class Held {
+    kListedAgain,  // a connection that asks again is told what it holds
+    kNotListed,    // a poller (the seed's GET) must not run a step twice
+  };
   // Leases the ready steps to `owner` (at most one in flight per platform,
-  // oldest operation first) and returns them with those it already holds.
-  nlohmann::json lease(const std::string& owner, int limit);
+  // oldest operation first).
+  nlohmann::json lease(const std::string& owner, int limit, Held held = Held::kListedAgain);
   // Applies a result once; a repeated identical report gets the same answer.
   nlohmann::json report(const std::string& owner, const TaskReport& report);
 
