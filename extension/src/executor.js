@@ -106,9 +106,14 @@ async function send(plan, body, headers, deps) {
       body,
       credentials: "include",
       cache: "no-store",
-      redirect: "follow",
+      // Following a redirect would carry the body, X-CSRF-Token and X-Anon-Id wherever it points.
+      redirect: "manual",
       signal: controller.signal,
     });
+    // Browsers hand back an opaque redirect (status 0); other fetch implementations the 3xx.
+    if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+      return { status: response.status, headers: response.headers, text: "", redirected: true };
+    }
     const text = await response.text();
     return { status: response.status, headers: response.headers, text };
   } catch (error) {

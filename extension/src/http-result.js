@@ -13,13 +13,20 @@ export const ErrorKind = Object.freeze({
 });
 
 export const DEFAULT_RETRY_AFTER_SECONDS = 60;
+// The host refuses a longer wait (docs/protocol.md); a day is already a long pause.
+export const MAX_RETRY_AFTER_SECONDS = 86400;
 const EXCERPT_CHARS = 200;
 
 /**
- * Retry-After is either delta-seconds or an HTTP date. Returns whole seconds (≥ 0), or
- * the default when the header is missing or unreadable, so the host always gets a number.
+ * Retry-After is either delta-seconds or an HTTP date. Returns whole seconds (0 to a day), or
+ * the default when the header is missing or unreadable, so the host always gets a number it
+ * accepts.
  */
 export function parseRetryAfter(value, now = Date.now()) {
+  return Math.min(MAX_RETRY_AFTER_SECONDS, readRetryAfter(value, now));
+}
+
+function readRetryAfter(value, now) {
   if (typeof value !== "string" || value.trim() === "") return DEFAULT_RETRY_AFTER_SECONDS;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text);
@@ -82,6 +89,13 @@ function mapSuccess(status, { headers, text }, json) {
  */
 export function mapHttpResponse(response, now = Date.now()) {
   const { status, headers, text } = response;
+  if (response.redirected) {
+    // Not followed (see executor.js): an API answering with a redirect is sending the seller to
+    // a login or check page.
+    const result = { success: false, error_kind: ErrorKind.CHALLENGE, error_message: "The platform answered with a redirect (login or check page?); it was not followed. Open the site in this browser." };
+    if (status > 0) result.http_status = status;
+    return result;
+  }
   const json = parseJsonBody(text);
   if (status >= 200 && status < 300) return mapSuccess(status, response, json);
   if (status === 401) {

@@ -2,7 +2,11 @@
 // after the other (the host hands out at most one per platform, and the platform would not
 // like two concurrent steps of the same seller anyway).
 
+import { RpcError } from "./rpc.js";
+
 export const TASKS_LIST_LIMIT = 10;
+// Reports kept for a host that went away; a handful at most in practice (one per platform).
+const MAX_UNDELIVERED = 50;
 
 export class TaskRunner {
   /**
@@ -15,6 +19,7 @@ export class TaskRunner {
     Object.assign(this, { request, execute, onResult, log });
     this.chains = new Map(); // platform → promise of its last queued task
     this.inFlight = new Set(); // task ids queued or running, so a repeated listing never runs a task twice
+    this.undelivered = new Map(); // task id → a success report the host never received
     this.pulling = null;
     this.pullAgain = false;
   }
@@ -68,22 +73,41 @@ export class TaskRunner {
 
   async runOne(task) {
     try {
-      // Naming the attempt lets the host tell a resent report from a new one.
-      const result = { ...(await this.execute(task)) };
-      if (Number.isInteger(task.attempt)) result.attempt = task.attempt;
+      const result = this.undelivered.get(task.id) ?? (await this.executeOnce(task));
       let answer;
       try {
         answer = await this.request("tasks.result", result);
       } catch (error) {
-        // Host gone or lease lost: the host recovers the lease and hands the step out again;
-        // there is nobody else to tell.
-        this.log.warn(`tasks.result for task ${task.id} not delivered:`, error.message);
+        this.keepIfUndelivered(task, result, error);
         return;
       }
+      this.undelivered.delete(task.id);
       this.notifyResult(task, result, answer);
     } finally {
       this.inFlight.delete(task.id);
     }
+  }
+
+  async executeOnce(task) {
+    // Naming the attempt lets the host tell a resent report from a new one.
+    const result = { ...(await this.execute(task)) };
+    if (Number.isInteger(task.attempt)) result.attempt = task.attempt;
+    return result;
+  }
+
+  /**
+   * The host went away (restarted, disconnected) after the platform did the work: the step
+   * comes back as a later attempt, and the kept report, which names its own attempt, is sent
+   * instead of doing the work twice (a second photo upload, a second draft). Failures are not
+   * kept: running them again is the retry. A report the host answered with an error is not
+   * kept either: it would be refused again.
+   */
+  keepIfUndelivered(task, result, error) {
+    this.log.warn(`tasks.result for task ${task.id} not delivered:`, error.message);
+    if (!result.success || error instanceof RpcError) return;
+    this.undelivered.delete(task.id);
+    this.undelivered.set(task.id, result);
+    if (this.undelivered.size > MAX_UNDELIVERED) this.undelivered.delete(this.undelivered.keys().next().value);
   }
 
   notifyResult(task, result, answer) {

@@ -13,6 +13,7 @@ let server;
 let rootFetches = 0;
 let currentToken = "token-1";
 let strictAttempts = 0;
+let redirectTargetHits = 0;
 
 async function echoMultipart(req, res, body) {
   const form = await new Response(body, { headers: { "content-type": req.headers["content-type"] } }).formData();
@@ -55,6 +56,15 @@ const ROUTES = {
   "GET /forbidden-json": (req, res) => sendJson(res, 403, { code: 99, message: "Not your item" }),
   "GET /limited": (req, res) => sendJson(res, 429, { code: 429 }, { "Retry-After": "7" }),
   "GET /limited-none": (req, res) => sendJson(res, 429, {}),
+  "GET /limited-long": (req, res) => sendJson(res, 429, {}, { "Retry-After": "100000" }),
+  "POST /moved": (req, res) => {
+    res.writeHead(307, { Location: "/redirect-target" });
+    res.end();
+  },
+  "POST /redirect-target": (req, res) => {
+    redirectTargetHits += 1;
+    sendJson(res, 200, { id: 1, url: "https://elsewhere.example/x" });
+  },
   "GET /error-500": (req, res) => {
     res.writeHead(500, { "Content-Type": "text/plain" });
     res.end(`Internal   error\n${"x".repeat(1000)}`);
@@ -255,6 +265,17 @@ test("429 is rate_limited with retry_after from the header, 60 s without one", a
   assert.equal(limited.retry_after, 7);
   assert.equal(limited.http_status, 429);
   assert.equal((await executor.execute(task({ path: "/limited-none" }))).retry_after, 60);
+  // The host refuses more than a day; a report it refuses would be lost.
+  assert.equal((await executor.execute(task({ path: "/limited-long" }))).retry_after, 86400);
+});
+
+test("a redirect is not followed: the body and tokens stay on the platform, the queue pauses", async () => {
+  const result = await makeExecutor().execute(task({ http_method: "POST", path: "/moved", body: "json", payload: { draft: { title: "t" } } }));
+  assert.equal(redirectTargetHits, 0);
+  assert.equal(result.success, false);
+  assert.equal(result.error_kind, "challenge");
+  assert.equal(result.http_status, 307);
+  assert.match(result.error_message, /redirect/);
 });
 
 test("500 is http with a short excerpt of the body", async () => {

@@ -14,6 +14,15 @@ test("Retry-After: seconds, HTTP date, past date, garbage, missing", () => {
   assert.equal(parseRetryAfter("soon", NOW), 60);
   assert.equal(parseRetryAfter("-5", NOW), 60);
   assert.equal(parseRetryAfter(null, NOW), 60);
+  assert.equal(parseRetryAfter("100000", NOW), 86400); // the host's limit
+  assert.equal(parseRetryAfter("99999999999999999999999", NOW), 86400);
+  assert.equal(parseRetryAfter("Fri, 10 Jan 2031 12:00:00 GMT", NOW), 86400);
+});
+
+test("a browser's opaque redirect (status 0) is a challenge without an http_status", () => {
+  const result = mapHttpResponse({ status: 0, text: "", headers: new Headers(), redirected: true }, NOW);
+  assert.equal(result.error_kind, "challenge");
+  assert.equal("http_status" in result, false);
 });
 
 test("429 with an HTTP-date Retry-After", () => {

@@ -2,6 +2,7 @@
 // exactly one tasks.result per task.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { RpcError, RpcUnavailable } from "../../extension/src/rpc.js";
 import { TaskRunner } from "../../extension/src/task-runner.js";
 import { flush } from "./helpers.mjs";
 
@@ -143,4 +144,53 @@ test("tasks without an id and non-array listings are ignored", async () => {
   await runner.pull();
   await runner.idle();
   assert.deepEqual(ran, [0]);
+});
+
+test("a success the host never received is sent again, not executed again, when the step comes back", async () => {
+  // The host restarts while the platform uploads: the step comes back as attempt 2.
+  const listings = [[{ id: 5, platform: "vinted", attempt: 1 }], [{ id: 5, platform: "vinted", attempt: 2 }]];
+  const sent = [];
+  let hostUp = false;
+  const request = async (method, params) => {
+    if (method === "tasks.list") return listings.shift() ?? [];
+    sent.push(params);
+    if (!hostUp) throw new RpcUnavailable("not connected to the StoFlow host");
+    return { success: true, task_id: params.task_id, status: "success" };
+  };
+  let executions = 0;
+  const execute = async (task) => {
+    executions += 1;
+    return { task_id: task.id, success: true, http_status: 200, result: { id: 900 + executions } };
+  };
+  const runner = new TaskRunner({ request, execute, log: quietLog });
+  await runner.pull();
+  await runner.idle();
+  hostUp = true;
+  await runner.pull();
+  await runner.idle();
+  assert.equal(executions, 1, "the upload ran once");
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent[1], { task_id: 5, success: true, http_status: 200, result: { id: 901 }, attempt: 1 });
+  assert.equal(runner.undelivered.size, 0);
+});
+
+test("failures and reports the host refused are not kept: the step runs again", async () => {
+  const listings = [[{ id: 6, platform: "vinted", attempt: 1 }], [{ id: 6, platform: "vinted", attempt: 2 }], [{ id: 7, platform: "vinted", attempt: 1 }], [{ id: 7, platform: "vinted", attempt: 2 }]];
+  const request = async (method, params) => {
+    if (method === "tasks.list") return listings.shift() ?? [];
+    if (params.task_id === 6) throw new RpcUnavailable("not connected");
+    throw new RpcError({ code: -32001, message: "task 7 is not in flight" });
+  };
+  const executed = [];
+  const execute = async (task) => {
+    executed.push(`${task.id}/${task.attempt}`);
+    return task.id === 6 ? { task_id: 6, success: false, error_kind: "network", error_message: "offline" } : { task_id: 7, success: true, result: {} };
+  };
+  const runner = new TaskRunner({ request, execute, log: quietLog });
+  for (let i = 0; i < 4; i += 1) {
+    await runner.pull();
+    await runner.idle();
+  }
+  assert.deepEqual(executed, ["6/1", "6/2", "7/1", "7/2"]);
+  assert.equal(runner.undelivered.size, 0);
 });
