@@ -129,7 +129,7 @@ done
 
 # Prints the manifest of FLAVOUR (chrome|firefox) with the host path filled in.
 render_manifest() {
-  local template="$TEMPLATE_DIR/$1.json.in" content before after escaped
+  local template="$TEMPLATE_DIR/$1.json.in" content rendered='' escaped
   [ -r "$template" ] || sf_die "missing manifest template $template"
   content=$(cat -- "$template")
   case $content in
@@ -138,17 +138,17 @@ render_manifest() {
   esac
   escaped=$(sf_json_escape "$TARGET_HOST")
   # Split around the placeholder rather than ${x//pat/rep}, whose handling of '\' and '&' in the
-  # replacement differs between bash 3.2, 4.x and 5.2.
+  # replacement differs between bash 3.2, 4.x and 5.2. Only the template's text is scanned, so a
+  # path that itself contains the placeholder is inserted as it is.
   while :; do
     case $content in
       *@HOST_PATH@*) ;;
       *) break ;;
     esac
-    before=${content%%@HOST_PATH@*}
-    after=${content#*@HOST_PATH@}
-    content="$before$escaped$after"
+    rendered="$rendered${content%%@HOST_PATH@*}$escaped"
+    content=${content#*@HOST_PATH@}
   done
-  printf '%s\n' "$content"
+  printf '%s\n' "$rendered$content"
 }
 
 CHROME_MANIFEST=$(render_manifest chrome)
@@ -209,6 +209,9 @@ install_binary() {
   if [ "$DRY_RUN" -eq 1 ]; then
     sf_say "host binary: would copy $HOST to $TARGET_HOST (mode 0755)"
     return 0
+  fi
+  if [ -d "$TARGET_HOST" ]; then
+    sf_die "$TARGET_HOST is a directory; remove it or choose another --install-binary directory"
   fi
   mkdir -p -- "$BINARY_DIR" 2>/dev/null || sf_die "cannot create directory $BINARY_DIR"
   tmp=$(mktemp "$BINARY_DIR/.$SF_HOST_BINARY.XXXXXX" 2>/dev/null) || sf_die "cannot write in $BINARY_DIR"

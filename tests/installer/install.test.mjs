@@ -180,6 +180,15 @@ test('quotes, backslashes and non-ASCII in the host path are JSON-escaped', (t) 
   assertManifests(expectedManifests('linux', 'user', BROWSERS, sb), odd);
 });
 
+test('a host path containing the placeholder text is written as it is', (t) => {
+  const sb = makeSandbox(t);
+  const odd = path.join(sb.base, 'a@HOST_PATH@b', 'stoflow-host');
+  writeExecutable(odd);
+  const res = run('install.sh', ['--host', odd, '--browser', 'chrome'], sb);
+  assertOk(res);
+  assertManifests(expectedManifests('linux', 'user', ['chrome'], sb), odd);
+});
+
 test('without --host, uses ../bin/stoflow-host of a package layout', (t) => {
   const sb = makeSandbox(t);
   const pkg = path.join(sb.base, 'stoflow companion 1.0');
@@ -228,6 +237,16 @@ test('--install-binary copies the host (0755) and points the manifests at the co
   assert.deepEqual(fs.readdirSync(dest), ['stoflow-host'], 'no temp file left');
   // Again, from the copy itself: nothing to copy, still fine.
   assertOk(run('install.sh', ['--host', copy, '--install-binary', dest], sb));
+});
+
+test('--install-binary refuses a directory where the host should go', (t) => {
+  const sb = makeSandbox(t);
+  const dest = path.join(sb.base, 'bin');
+  fs.mkdirSync(path.join(dest, 'stoflow-host'), { recursive: true });
+  const res = run('install.sh', ['--host', sb.host, '--install-binary', dest], sb);
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /is a directory/);
+  assert.deepEqual(fs.readdirSync(path.join(dest, 'stoflow-host')), []);
 });
 
 test('XDG_CONFIG_HOME moves the Chromium-family directories; a relative one is ignored', (t) => {
