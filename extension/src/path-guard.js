@@ -24,16 +24,21 @@ export class PathRefused extends Error {
 function decodeRepeatedly(text) {
   let current = text;
   for (let round = 0; round < MAX_DECODE_ROUNDS; round += 1) {
-    let decoded;
-    try {
-      decoded = decodeURIComponent(current);
-    } catch {
-      throw new PathRefused("path has malformed percent-encoding");
-    }
+    const decoded = safeDecode(current);
     if (decoded === current) return current;
     current = decoded;
   }
+  // Still changing: no platform path is encoded this many times, so do not guess what it hides.
+  if (safeDecode(current) !== current) throw new PathRefused(`path is percent-encoded more than ${MAX_DECODE_ROUNDS} times`);
   return current;
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new PathRefused("path has malformed percent-encoding");
+  }
 }
 
 function checkRawPath(path) {

@@ -44,6 +44,7 @@ const BAD = [
   ["/api/%2E%2E/admin", "upper-case encoded dot-dot"],
   ["/api/.%2e/admin", "half-encoded dot-dot"],
   ["/api/%252e%252e/admin", "double-encoded dot-dot"],
+  ["/api/%2525252e%2525252e/admin", "dot-dot encoded four times"],
   ["/api/%2e%2e%2fadmin", "encoded dot-dot and slash"],
   ["/api/%5c..%5cadmin", "encoded backslash"],
   ["/api/%00", "encoded NUL"],
