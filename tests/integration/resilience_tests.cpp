@@ -1,6 +1,8 @@
+#include <httplib.h>
 #include <sqlite3.h>
 
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "harness.h"
 
@@ -176,6 +178,58 @@ BOOST_AUTO_TEST_CASE(work_queued_from_the_cli_is_announced) {
   BOOST_TEST((*note)["params"]["platforms"] == json({"vinted"}));
   BOOST_TEST(!note->contains("id"));
   BOOST_TEST(host.result_of("tasks.list").size() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(work_queued_by_long_lived_processes_is_announced) {
+  // The HTTP server and a second browser keep their connection open: their
+  // commits are seen through the commit signal, not the WAL file, whose
+  // writes come before the commit is visible.
+  HostEnv env;
+  int64_t first = env.product_with_photos("http", {600});
+  int64_t second = env.product_with_photos("rpc", {600});
+  HostProcess idle(env.env);
+  hello(idle);
+  ServeProcess serve(env);
+  httplib::Client client("127.0.0.1", serve.port());
+  auto r = client.Post("/api/vinted/publish", {{"Authorization", "Bearer " + serve.token()}},
+                       json{{"product_id", first}}.dump(), "application/json");
+  BOOST_REQUIRE(r);
+  BOOST_REQUIRE_EQUAL(r->status, 200);
+  BOOST_REQUIRE_MESSAGE(idle.wait_notification("tasks.available", 5s).has_value(),
+                        "an HTTP publish was not announced to the connected host");
+  json task = idle.result_of("tasks.list")[0];
+  BOOST_TEST(task["step"] == "upload_photo_1");
+
+  // A second browser's host cancels that queue and publishes another product.
+  HostProcess other(env.env);
+  hello(other);
+  other.result_of("queues.cancel", {{"queue_id", task["queue_id"]}});
+  other.result_of("products.publish", {{"platform", "vinted"}, {"product_id", second}});
+  auto note = idle.wait_notification("tasks.available", 5s);
+  BOOST_REQUIRE_MESSAGE(note.has_value(), "a second host's publish was not announced");
+  BOOST_TEST(idle.result_of("tasks.list").size() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_reaching_the_database_through_a_symlink_leaves_live_leases_alone) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("linked", {600});
+  HostProcess holder(env.env);
+  hello(holder);
+  holder.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json leased = holder.result_of("tasks.list")[0];
+
+  auto link = env.dir / "linked.db";
+  std::filesystem::create_symlink(env.db(), link);
+  auto linked_env = env.env;
+  linked_env["STOFLOW_DB"] = link.string();
+  HostProcess other(linked_env);
+  hello(other);
+  std::this_thread::sleep_for(1500ms);  // past a check for dead hosts
+  BOOST_TEST(other.result_of("tasks.list").empty());
+  json done = holder.result_of(
+      "tasks.result",
+      {{"task_id", leased["id"]}, {"success", true}, {"result", vinted_response(leased)}});
+  BOOST_TEST(done["status"] == "success");
 }
 
 BOOST_AUTO_TEST_CASE(work_queued_while_no_browser_runs_is_announced_on_connect) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "store/database.h"
 #include "util/log.h"
 
 #if defined(__linux__)
@@ -11,12 +12,12 @@
 namespace stoflow::messaging {
 
 ChangeWatcher::ChangeWatcher(const std::filesystem::path& db_path)
-    : db_name_(db_path.filename().string()) {
+    : signal_name_(store::commit_signal_path(db_path).filename().string()) {
 #if defined(__linux__)
   fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd_ < 0) return;
   auto dir = db_path.parent_path().empty() ? std::filesystem::path(".") : db_path.parent_path();
-  if (inotify_add_watch(fd_, dir.c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+  if (inotify_add_watch(fd_, dir.c_str(), IN_ATTRIB | IN_CREATE) < 0) {
     log::warn("cannot watch " + dir.string() + "; falling back to a timer");
     ::close(fd_);
     fd_ = -1;
@@ -37,11 +38,7 @@ bool ChangeWatcher::drain() {
     if (n <= 0) break;
     for (char* p = buffer; p < buffer + n;) {
       auto* event = reinterpret_cast<inotify_event*>(p);
-      // The -wal file grows on every commit; -shm changes are only readers.
-      if (event->len > 0) {
-        std::string name(event->name);
-        if (name == db_name_ || name == db_name_ + "-wal") relevant = true;
-      }
+      if (event->len > 0 && signal_name_ == event->name) relevant = true;
       p += sizeof(inotify_event) + event->len;
     }
   }

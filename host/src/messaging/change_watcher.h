@@ -1,7 +1,9 @@
 #pragma once
 // Wakes the host when another process (the CLI, the HTTP server, a second
 // browser) commits to the shared database, without polling: on Linux an
-// inotify watch on the database's directory reports writes to its WAL file.
+// inotify watch on the database's directory reports the touch of the commit
+// signal file that every connection makes after each commit (see
+// store::commit_signal_path).
 #include <filesystem>
 #include <string>
 
@@ -22,7 +24,7 @@ class ChangeWatcher {
 
  private:
   int fd_ = -1;
-  std::string db_name_;
+  std::string signal_name_;
 };
 
 }  // namespace stoflow::messaging

@@ -66,7 +66,11 @@ const char* host_version() {
 
 Config Config::from_environment(fs::path db_path) {
   Config config;
-  config.db_path = std::move(db_path);
+  // Every process must name the same file the same way: lease-owner locks,
+  // blobs and the commit signal live beside the real file, not beside a link.
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(db_path, ec);
+  config.db_path = ec ? std::move(db_path) : canonical;
   // Clamped: a zero lease would expire every step as it is handed out.
   config.engine.lease_ms =
       std::clamp<int64_t>(env_int("STOFLOW_LEASE_SECONDS", config.engine.lease_ms / 1000), 1,

@@ -137,10 +137,32 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
       "PRAGMA foreign_keys=ON;");
+  commit_signal_fd_ =
+      ::open(commit_signal_path(path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (commit_signal_fd_ < 0) {
+    log::warn("cannot open " + commit_signal_path(path).string() +
+              ": other processes will see this one's changes only on their timer");
+  }
+  // Replaces SQLite's own auto-checkpoint hook, so after_commit checkpoints too.
+  sqlite3_wal_hook(handle_, &Database::after_commit, this);
 }
 
 Database::~Database() {
   if (handle_) sqlite3_close_v2(handle_);
+  if (commit_signal_fd_ >= 0) ::close(commit_signal_fd_);
+}
+
+int Database::after_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+  auto* database = static_cast<Database*>(self);
+  if (database->commit_signal_fd_ >= 0) ::futimens(database->commit_signal_fd_, nullptr);
+  // SQLite's default: checkpoint once the WAL holds 1000 pages.
+  if (wal_pages >= 1000)
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  return SQLITE_OK;
+}
+
+std::filesystem::path commit_signal_path(const std::filesystem::path& db_path) {
+  return db_path.string() + "-commits";
 }
 
 void Database::exec_script(const std::string& sql) {

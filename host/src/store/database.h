@@ -90,9 +90,18 @@ class Database {
   sqlite3* handle() const { return handle_; }
 
  private:
+  static int after_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
+
   std::filesystem::path path_;
   sqlite3* handle_ = nullptr;
+  int commit_signal_fd_ = -1;
 };
+
+// A file whose timestamp every connection touches after each commit, once the
+// commit is visible to readers. Processes that wait for work watch it: the WAL
+// itself is written before its commit is published, and the wal-index that
+// publishes it is a memory map, which file watchers do not see.
+std::filesystem::path commit_signal_path(const std::filesystem::path& db_path);
 
 // BEGIN IMMEDIATE takes the write lock up front, so two processes never both
 // read "no step in flight" and then both lease one. Rolls back unless committed.
