@@ -23,14 +23,14 @@ export class PathRefused extends Error {
 
 function decodeRepeatedly(text) {
   let current = text;
-  for (let round = 0; round < MAX_DECODE_ROUNDS; round += 1) {
+  // One round more than allowed, to see whether the last allowed one was the last needed.
+  for (let round = 0; round <= MAX_DECODE_ROUNDS; round += 1) {
     const decoded = safeDecode(current);
     if (decoded === current) return current;
     current = decoded;
   }
   // Still changing: no platform path is encoded this many times, so do not guess what it hides.
-  if (safeDecode(current) !== current) throw new PathRefused(`path is percent-encoded more than ${MAX_DECODE_ROUNDS} times`);
-  return current;
+  throw new PathRefused(`path is percent-encoded more than ${MAX_DECODE_ROUNDS} times`);
 }
 
 function safeDecode(text) {

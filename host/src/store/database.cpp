@@ -137,10 +137,10 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
       "PRAGMA foreign_keys=ON;");
-  commit_signal_fd_ =
-      ::open(commit_signal_path(path).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  auto signal = commit_signal_path(path);
+  commit_signal_fd_ = ::open(signal.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (commit_signal_fd_ < 0) {
-    log::warn("cannot open " + commit_signal_path(path).string() +
+    log::warn("cannot open " + signal.string() +
               ": other processes will see this one's changes only on their timer");
   }
   // Replaces SQLite's own auto-checkpoint hook, so after_commit checkpoints too.
