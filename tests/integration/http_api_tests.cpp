@@ -251,6 +251,10 @@ BOOST_AUTO_TEST_CASE(errors_are_json_with_protocol_codes) {
   expect(api.get("/api/queues?status=exploded"), 400, -32602);
   expect(api.get("/api/queues?limit=many"), 400, -32602);
   expect(api.post("/api/vinted/publish", std::string("{not json")), 400, -32700);
+  auto overflow = api.post("/api/vinted/publish", std::string(R"({"product_id": 1e400})"));
+  expect(overflow, 400, -32700);
+  BOOST_TEST(overflow.second["error"]["message"].get<std::string>().find("out of range") !=
+             std::string::npos);
   expect(api.post("/api/vinted/publish", json{{"product_id", "1"}}), 400, -32602);
   expect(api.post("/api/plugin/tasks/77/result", json{{"success", true}}), 404, -32000);
   auto incomplete = api.post("/api/vinted/publish", json{{"product_id", product}});

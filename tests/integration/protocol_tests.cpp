@@ -106,6 +106,49 @@ BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_s
   BOOST_TEST(queues.size() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_number_out_of_range_is_a_parse_error_and_strands_no_later_frame) {
+  HostEnv env;
+  HostProcess host(env.env);
+  // Both frames in one write: the second must not wait for input that never comes.
+  host.send_raw(frame_of(R"({"jsonrpc":"2.0","id":1,"method":"hello","params":{"n":1e400}})") +
+                frame_of(R"({"jsonrpc":"2.0","id":2,"method":"hello","params":{}})"));
+  host.close_stdin();
+  auto first = host.receive(5s);
+  BOOST_REQUIRE_MESSAGE(first.has_value(), "no reply; host stderr: " + host.stderr_text());
+  BOOST_TEST((*first)["error"]["code"] == -32700);
+  BOOST_TEST((*first)["id"] == 1);  // the caller's request is settled, not left pending
+  BOOST_TEST((*first)["error"]["message"].get<std::string>().find("out of range") !=
+             std::string::npos);
+  auto second = host.receive(5s);
+  BOOST_REQUIRE_MESSAGE(second.has_value(), "request 2 was lost; stderr: " + host.stderr_text());
+  BOOST_TEST((*second)["id"] == 2);
+  BOOST_TEST((*second)["result"]["host"] == "stoflow-host");
+  BOOST_TEST(host.wait_exit(5s).value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_of_millions_of_values_is_refused_before_it_costs_memory) {
+  HostEnv env;
+  HostProcess host(env.env);
+  // 16 MiB of empty arrays once made the host peak at 663 MiB while parsing.
+  std::string body = R"({"jsonrpc":"2.0","id":"big","method":"tasks.result","params":{"result":[)";
+  const size_t arrays = 16 * 1024 * 1024 / 3;
+  body.reserve(body.size() + arrays * 3 + 8);
+  for (size_t i = 0; i < arrays; ++i) body += i == 0 ? "[]" : ",[]";
+  body += "]}}";
+  host.send_raw(frame_of(body));
+  auto reply = host.receive(30s);
+  BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply; host stderr: " + host.stderr_text());
+  BOOST_TEST((*reply)["error"]["code"] == -32003);
+  BOOST_TEST((*reply)["id"] == "big");
+  still_serving(host);
+  // The frame itself is held a few times over (read buffer, payload); its
+  // values are never built. Sanitizer builds add their own shadow memory.
+  int64_t peak_kib = host.peak_memory_kib();
+  BOOST_TEST_MESSAGE("peak resident memory after a 16 MiB frame: " << peak_kib / 1024 << " MiB");
+  BOOST_TEST(peak_kib > 0);
+  BOOST_TEST(peak_kib < 300 * 1024);
+}
+
 BOOST_AUTO_TEST_CASE(a_header_split_across_writes_is_reassembled) {
   HostEnv env;
   HostProcess host(env.env);

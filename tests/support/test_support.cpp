@@ -409,3 +409,16 @@ void HostProcess::signal(int sig) {
 }
 
 }  // namespace stoflow::testing
+
+namespace stoflow::testing {
+
+int64_t HostProcess::peak_memory_kib() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+}  // namespace stoflow::testing

@@ -84,6 +84,8 @@ class HostProcess {
   void kill_hard();
   void signal(int sig);
   pid_t pid() const { return pid_; }
+  // The process's peak resident memory so far (VmHWM), in KiB; -1 if unknown.
+  int64_t peak_memory_kib() const;
   std::string stderr_text() const;
   bool eof() const { return eof_; }
 

@@ -119,4 +119,47 @@ BOOST_AUTO_TEST_CASE(deep_documents_are_refused_before_parsing) {
   BOOST_CHECK_THROW(parse_external_json("{\"a\": "), AppError);
 }
 
+BOOST_AUTO_TEST_CASE(every_library_exception_becomes_an_input_error) {
+  for (const char* text : {R"({"n": 1e400})", R"([-1e999])", "{\"a\": ", "\xFF"}) {
+    try {
+      parse_external_json(text);
+      BOOST_FAIL("parsed " << text);
+    } catch (const AppError& e) {
+      BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kParseError));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(values_are_counted_before_parsing) {
+  BOOST_TEST(measure_json("[]").values == 2u);  // an upper bound: the array, its first slot
+  BOOST_TEST(measure_json(R"({"a": 1, "b": [2, 3]})").values >= 6u);
+  BOOST_TEST(measure_json(R"(["a,b:c", "[{"])").values == 3u);  // strings hide their commas
+  std::string many = "[0";
+  for (int i = 0; i < 100; ++i) many += ",0";
+  many += "]";
+  BOOST_CHECK_THROW(parse_external_json(many, 50), AppError);
+  BOOST_TEST(parse_external_json(many, 200).size() == 101u);
+  try {
+    parse_external_json(many, 50);
+  } catch (const AppError& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kTooLarge));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_id_of_an_unparsable_request_is_recovered) {
+  using messaging::recover_request_id;
+  BOOST_TEST(recover_request_id(R"({"jsonrpc":"2.0","id":1,"params":{"n":1e400}})").value_or(0) ==
+             json(1));
+  BOOST_TEST(
+      recover_request_id(R"( { "params": {"id": 9, "x": [1e400]}, "id" : "a\"b" })").value_or(0) ==
+      json("a\"b"));
+  BOOST_TEST(!recover_request_id(R"({"params": {"id": 9}, "n": 1e400})"));  // nested id is not it
+  BOOST_TEST(!recover_request_id(R"({"x": "\"id\": 3", "n": 1e400})"));     // nor one in a string
+  BOOST_TEST(!recover_request_id(R"({"id": 1.5})"));
+  BOOST_TEST(!recover_request_id(R"({"id": {"a": 1}})"));
+  BOOST_TEST(!recover_request_id(R"([{"id": 1}])"));
+  BOOST_TEST(!recover_request_id(R"({"id": "unterminated)"));
+  BOOST_TEST(!recover_request_id(""));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -143,7 +143,14 @@ void NativeHost::Impl::handle_frames() {
                          " bytes refused: the limit is " + std::to_string(kMaxIncomingFrame)));
       continue;
     }
-    handle_payload(event->payload);
+    // One bad frame must not strand the frames that arrived with it: they
+    // would wait for more input that may never come.
+    try {
+      handle_payload(event->payload);
+    } catch (const std::exception& e) {
+      log::error(std::string("failed to serve a message: ") + e.what());
+      send(rpc_error(nullptr, ErrorCode::kInternal, "internal error while serving a message"));
+    }
   }
 }
 

@@ -14,7 +14,72 @@ std::string printable(const std::string& text) {
   std::string quoted = json(text).dump(-1, ' ', false, json::error_handler_t::replace);
   return json::parse(quoted).get<std::string>();
 }
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+size_t skip_space(std::string_view text, size_t at) {
+  while (at < text.size() && is_json_space(text[at])) ++at;
+  return at;
+}
+
+// Index just past the string literal that starts at `at` (a '"'), or npos.
+size_t string_end(std::string_view text, size_t at) {
+  for (size_t i = at + 1; i < text.size(); ++i) {
+    if (text[i] == '\\')
+      ++i;
+    else if (text[i] == '"')
+      return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// A string or an integer literal at `at`, as JSON-RPC allows for an id.
+std::optional<json> id_literal(std::string_view text, size_t at) {
+  if (at >= text.size()) return std::nullopt;
+  size_t end = at;
+  if (text[at] == '"') {
+    end = string_end(text, at);
+    if (end == std::string_view::npos) return std::nullopt;
+  } else {
+    while (end < text.size() && (text[end] == '-' || (text[end] >= '0' && text[end] <= '9'))) {
+      ++end;
+    }
+  }
+  // "1.5" or "1e3" must not pass as the integer before the dot.
+  size_t next = skip_space(text, end);
+  if (next >= text.size() || (text[next] != ',' && text[next] != '}')) return std::nullopt;
+  json value = json::parse(text.substr(at, end - at), nullptr, false);
+  if (value.is_string() || value.is_number_integer()) return value;
+  return std::nullopt;
+}
 }  // namespace
+
+std::optional<json> recover_request_id(std::string_view text) {
+  size_t at = skip_space(text, 0);
+  if (at >= text.size() || text[at] != '{') return std::nullopt;
+  int depth = 0;
+  for (; at < text.size(); ++at) {
+    char c = text[at];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth <= 0) return std::nullopt;
+    } else if (c == '"') {
+      size_t end = string_end(text, at);
+      if (end == std::string_view::npos) return std::nullopt;
+      // At depth 1, a string followed by ':' is one of the request's own keys.
+      size_t colon = skip_space(text, end);
+      if (depth == 1 && colon < text.size() && text[colon] == ':' &&
+          text.substr(at, end - at) == "\"id\"") {
+        return id_literal(text, skip_space(text, colon + 1));
+      }
+      at = end - 1;
+    }
+  }
+  return std::nullopt;
+}
 
 json rpc_error(const json& id, ErrorCode code, const std::string& message, const json& data) {
   json error = {{"code", static_cast<int>(code)}, {"message", printable(message)}};
@@ -42,7 +107,8 @@ std::optional<json> RpcHandler::handle(std::string_view payload) {
   try {
     message = parse_external_json(payload);
   } catch (const AppError& e) {
-    return rpc_error(nullptr, e.code(), std::string("message refused: ") + e.what());
+    return rpc_error(recover_request_id(payload).value_or(nullptr), e.code(),
+                     std::string("message refused: ") + e.what());
   }
   if (message.is_array()) {
     return rpc_error(nullptr, ErrorCode::kInvalidRequest,

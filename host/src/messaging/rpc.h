@@ -21,6 +21,12 @@ nlohmann::json rpc_notification(const std::string& method, const nlohmann::json&
 // than allowed to abort the reply.
 std::string to_wire(const nlohmann::json& message);
 
+// The "id" of the outermost object of a message that did not parse, when it
+// can be read anyway (a request whose params hold 1e400 still says which
+// request it was). The reply then settles the caller's request instead of
+// leaving it pending until its timeout.
+std::optional<nlohmann::json> recover_request_id(std::string_view text);
+
 class RpcHandler {
  public:
   RpcHandler(service::Service& service, service::Caller caller)

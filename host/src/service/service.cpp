@@ -127,7 +127,7 @@ std::vector<int64_t> Service::import_products_file(const fs::path& file) {
   text << in.rdbuf();
   json products;
   try {
-    products = parse_external_json(text.str());
+    products = parse_external_json(text.str(), kMaxCatalogueJsonValues);
   } catch (const AppError& e) {
     throw AppError(e.code(), file.string() + ": " + e.what());
   }
