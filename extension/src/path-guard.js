@@ -52,9 +52,28 @@ function checkRawPath(path) {
   if (FORBIDDEN_CHARS.test(path)) throw new PathRefused("path must not contain whitespace or control characters");
 }
 
-/** The path part (no query, no fragment) must not hide traversal behind encoding. */
+// What a task may carry after its path: name=value pairs, nothing that reads as more path.
+const QUERY_PAIR = /^[^=&/?#]+(=[^&/?#]*)?$/;
+
+/**
+ * A fragment is never sent to the server, and a query that holds a slash reads as more path:
+ * either one in a task means an id from a platform's answer cut the path short
+ * ("/drafts/1#/completion" would POST to "/drafts/1"). The host encodes ids; this catches
+ * what an older host or a tampered database could still send.
+ */
+function checkQueryAndFragment(path) {
+  if (path.includes("#")) throw new PathRefused("path must not contain # (a fragment would cut it short)");
+  const mark = path.indexOf("?");
+  if (mark === -1) return;
+  const query = path.slice(mark + 1);
+  if (query === "" || !query.split("&").every((pair) => QUERY_PAIR.test(pair))) {
+    throw new PathRefused("the query after ? must be name=value pairs, with no / or second ?");
+  }
+}
+
+/** The path part (no query) must not hide traversal behind encoding. */
 function checkDecodedSegments(path) {
-  const pathPart = path.split(/[?#]/, 1)[0];
+  const pathPart = path.split("?", 1)[0];
   const decoded = decodeRepeatedly(pathPart);
   if (decoded.includes("\\")) throw new PathRefused("path must not contain an encoded backslash");
   if (CONTROL_CHARS.test(decoded)) throw new PathRefused("path must not contain encoded control characters");
@@ -70,6 +89,7 @@ function checkDecodedSegments(path) {
  */
 export function buildTaskUrl(origin, path) {
   checkRawPath(path);
+  checkQueryAndFragment(path);
   checkDecodedSegments(path);
   let url;
   try {

@@ -18,9 +18,21 @@ const GOOD = [
   ["/api/v2/.well", "https://www.vinted.fr/api/v2/.well"],
   ["/api/v2/time:12", "https://www.vinted.fr/api/v2/time:12"],
   ["/catalogue/vêtements", "https://www.vinted.fr/catalogue/v%C3%AAtements"],
+  [
+    "/api/v2/my_orders?type=sold&status=all&page=2&per_page=50",
+    "https://www.vinted.fr/api/v2/my_orders?type=sold&status=all&page=2&per_page=50",
+  ],
+  ["/api/v2/item_upload/drafts/1%23/completion", "https://www.vinted.fr/api/v2/item_upload/drafts/1%23/completion"],
 ];
 
 const BAD = [
+  ["/api/v2/item_upload/drafts/1#/completion", "fragment cutting the path short"],
+  ["/api/v2/item_upload/drafts/1?x=y#/completion", "query then fragment cutting the path short"],
+  ["/api/v2/item_upload/drafts/1?x=y/completion", "query holding the rest of the path"],
+  ["/api/v2/items?a=1?b=2", "second question mark"],
+  ["/api/v2/items?", "empty query"],
+  ["/api/v2/items?a=1&&b=2", "empty query pair"],
+  ["/api/v2/items#", "empty fragment"],
   ["", "empty"],
   [null, "not a string"],
   [42, "number"],

@@ -127,4 +127,41 @@ BOOST_AUTO_TEST_CASE(seed_shaped_results_are_accepted) {
   BOOST_TEST(listing["remote_id"] == "987654321");
 }
 
+BOOST_AUTO_TEST_CASE(a_remote_id_cannot_steer_the_next_path) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("steer", {1000});
+  HostProcess host(env.env);
+  host.result_of("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  json photo = host.result_of("tasks.list")[0];
+  host.result_of("tasks.result",
+                 {{"task_id", photo["id"]}, {"success", true}, {"result", {{"id", 321}}}});
+
+  // Each hostile id fails its attempt where it is read; the step is handed
+  // out again as it was, never as a completion on another path.
+  for (const json& hostile : {json("1#"), json("1?x=y#"), json("../../items/9"), json(-4)}) {
+    json draft = host.result_of("tasks.list")[0];
+    BOOST_TEST(draft["step"] == "create_draft");
+    json reply = host.result_of(
+        "tasks.result",
+        {{"task_id", draft["id"]}, {"success", true}, {"result", {{"draft", {{"id", hostile}}}}}});
+    BOOST_TEST(reply["status"] != "success", "accepted the draft id " << hostile.dump());
+    if (reply["status"] == "failed") break;  // out of attempts: the queue has stopped
+  }
+  json queue = host.result_of("queues.list")[0];
+  BOOST_TEST(queue["status"] == "failed");
+  BOOST_TEST(queue["error_message"].get<std::string>().find("not a Vinted id") !=
+             std::string::npos);
+  json listing = host.result_of("listings.list", {{"product_id", product}})[0];
+  BOOST_TEST(listing["status"] == "failed");
+
+  // Seller retries; a well-formed id then goes into the path, and only there.
+  host.result_of("queues.retry", {{"queue_id", queue["id"]}});
+  json draft = host.result_of("tasks.list")[0];
+  host.result_of(
+      "tasks.result",
+      {{"task_id", draft["id"]}, {"success", true}, {"result", {{"draft", {{"id", "90017"}}}}}});
+  json completion = host.result_of("tasks.list")[0];
+  BOOST_TEST(completion["path"] == "/api/v2/item_upload/drafts/90017/completion");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 #include <set>
 
 #include "test_support.h"
+#include "util/url.h"
 #include "workflow/vinted_publish.h"
 
 using namespace stoflow;
@@ -135,6 +136,38 @@ BOOST_AUTO_TEST_CASE(a_response_without_ids_is_an_error) {
   BOOST_CHECK_THROW(
       vinted.accumulate("publish_product", "complete_draft", {{"item", nullptr}}, json::object()),
       workflow::ResponseError);
+}
+
+BOOST_AUTO_TEST_CASE(ids_that_would_steer_a_path_are_refused_where_read) {
+  VintedPublish vinted;
+  for (const json& id : {json("1#"), json("1?x=y#"), json("../9"), json(""), json("12a"), json(0),
+                         json(-3), json(1.5), json(true), json::object()}) {
+    BOOST_CHECK_THROW(vinted.accumulate("publish_product", "create_draft",
+                                        {{"draft", {{"id", id}}}}, json::object()),
+                      workflow::ResponseError);
+    BOOST_CHECK_THROW(
+        vinted.accumulate("publish_product", "complete_draft", {{"item", {{"id", id}}}}, json()),
+        workflow::ResponseError);
+  }
+  json acc =
+      vinted.accumulate("publish_product", "create_draft", {{"draft", {{"id", "42"}}}}, json());
+  BOOST_TEST(acc["draft_id"] == "42");
+  auto product = product_with_photos(0);
+  json context = vinted.initial_context(product, workflow::kPublishProduct);
+  // A draft id stored by an older version is still encoded into one segment.
+  acc["draft_id"] = "7?x#";
+  auto step = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
+  BOOST_REQUIRE(step);
+  BOOST_TEST(step->path == "/api/v2/item_upload/drafts/7%3Fx%23/completion");
+}
+
+BOOST_AUTO_TEST_CASE(a_value_stays_one_path_segment) {
+  BOOST_TEST(percent_encode_segment("12345") == "12345");
+  BOOST_TEST(percent_encode_segment("1#") == "1%23");
+  BOOST_TEST(percent_encode_segment("1?x=y#") == "1%3Fx%3Dy%23");
+  BOOST_TEST(percent_encode_segment("../a/b%") == "..%2Fa%2Fb%25");
+  BOOST_TEST(percent_encode_segment("..") == "%2E%2E");
+  BOOST_TEST(percent_encode_segment("é") == "%C3%A9");
 }
 
 BOOST_AUTO_TEST_CASE(lists_what_a_product_lacks) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "util/crypto.h"
+#include "util/url.h"
 
 namespace stoflow::workflow {
 
@@ -20,18 +21,31 @@ bool is_whole_number(const json& value) {
   return value.is_number_integer();
 }
 
-// Vinted ids are numbers; a seed-style client may have sent them as strings.
+constexpr size_t kMaxIdDigits = 20;
+
+bool all_digits(const std::string& text) {
+  return !text.empty() && text.size() <= kMaxIdDigits &&
+         text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Vinted ids are positive numbers; a seed-style client may send them as
+// strings of digits. Ids go into later paths (drafts/{id}/completion), so an
+// answer like {"draft": {"id": "1#"}} is refused here, where it is read: it
+// would otherwise steer the next request to another path.
 std::optional<json> read_id(const json& object, const char* key) {
   if (!object.is_object()) return std::nullopt;
   auto it = object.find(key);
-  if (it == object.end()) return std::nullopt;
-  if (it->is_number_integer()) return *it;
-  if (it->is_string() && !it->get<std::string>().empty()) return *it;
-  return std::nullopt;
+  if (it == object.end() || it->is_null()) return std::nullopt;
+  bool positive = it->is_number_unsigned() ? it->get<uint64_t>() > 0
+                                           : it->is_number_integer() && it->get<int64_t>() > 0;
+  if (positive) return *it;
+  if (it->is_string() && all_digits(it->get<std::string>())) return *it;
+  throw ResponseError("the answer's \"" + std::string(key) + "\" is " + it->dump() +
+                      ", not a Vinted id (a positive whole number)");
 }
 
 std::string id_text(const json& id) {
-  return id.is_string() ? id.get<std::string>() : std::to_string(id.get<int64_t>());
+  return id.is_string() ? id.get<std::string>() : std::to_string(id.get<uint64_t>());
 }
 
 std::optional<json> first_id(const json& response, std::initializer_list<const char*> wrappers,
@@ -173,15 +187,16 @@ std::optional<StepSpec> VintedPublish::next_step(const std::string&,
   }
   if (!state.accumulated.value("listing_created", false)) {
     const json& draft_id = state.accumulated["draft_id"];
-    return StepSpec{kCompleteDraft,
-                    "POST",
-                    std::string(kDraftsPath) + "/" + id_text(draft_id) + "/completion",
-                    BodyKind::kJson,
-                    {{"draft", item_payload(state.product, state.accumulated, state.context)},
-                     {"feedback_id", nullptr},
-                     {"push_up", false},
-                     {"parcel", nullptr},
-                     {"upload_session_id", upload_session}}};
+    return StepSpec{
+        kCompleteDraft,
+        "POST",
+        std::string(kDraftsPath) + "/" + percent_encode_segment(id_text(draft_id)) + "/completion",
+        BodyKind::kJson,
+        {{"draft", item_payload(state.product, state.accumulated, state.context)},
+         {"feedback_id", nullptr},
+         {"push_up", false},
+         {"parcel", nullptr},
+         {"upload_session_id", upload_session}}};
   }
   return std::nullopt;
 }
