@@ -8,7 +8,7 @@ STOFLOW_BUILD_PACKAGES=(
   build-essential cmake pkg-config clang-format
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
   libboost-test-dev libcpp-httplib-dev
-  nodejs openssl ca-certificates
+  nodejs openssl ca-certificates shellcheck
 )
 
 # The real browsers of the end-to-end tests and the demo, and the NSS tools
