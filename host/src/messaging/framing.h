@@ -10,7 +10,7 @@
 
 namespace stoflow::messaging {
 
-inline constexpr uint64_t kMaxIncomingFrame = 64ull * 1024 * 1024;  // design.md
+inline constexpr uint64_t kMaxIncomingFrame = 64ull * 1024 * 1024;  // docs/protocol.md
 inline constexpr uint64_t kMaxOutgoingFrame = 1024ull * 1024;       // Chrome's limit
 
 struct FrameEvent {

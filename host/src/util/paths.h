@@ -6,7 +6,7 @@
 
 namespace stoflow {
 
-// The per-user data directory of design.md: $XDG_DATA_HOME/stoflow (Linux),
+// The per-user data directory (docs/protocol.md, names): $XDG_DATA_HOME/stoflow (Linux),
 // ~/Library/Application Support/StoFlow (macOS), %LOCALAPPDATA%\StoFlow (Windows).
 std::filesystem::path default_data_dir();
 

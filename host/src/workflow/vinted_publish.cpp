@@ -81,7 +81,7 @@ json attribute_or_null(const json& attributes, const char* key) {
 
 // The item as Vinted's upload form sends it. Field names and order follow the
 // web client so that the payload reads like the real thing in logs. The same
-// item, id null, goes in the draft and in its completion (design.md): the
+// item, id null, goes in the draft and in its completion (docs/vinted.md): the
 // completion names its draft in the path.
 json item_payload(const store::Product& product, const json& accumulated, const json& context) {
   const json& attrs = product.platform_attributes("vinted");

@@ -5,7 +5,7 @@ namespace stoflow::workflow {
 
 // Vinted's web API as the browser uses it: one photo upload per image, then a
 // private draft holding the photo ids in order, then the draft's completion,
-// which makes the item public. See design.md, "Vinted publish, step by step".
+// which makes the item public. See docs/vinted.md.
 class VintedPublish final : public StepGenerator {
  public:
   std::string platform() const override { return "vinted"; }
