@@ -84,6 +84,28 @@ ServeProcess::~ServeProcess() {
   waitpid(pid_, nullptr, 0);
 }
 
+std::optional<std::chrono::milliseconds> ServeProcess::terminate(std::chrono::milliseconds limit) {
+  auto start = std::chrono::steady_clock::now();
+  ::kill(pid_, SIGTERM);
+  std::optional<std::chrono::milliseconds> took;
+  while (std::chrono::steady_clock::now() - start < limit) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+      }
+      pid_ = -1;
+      return took;
+    }
+    usleep(5000);
+  }
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  return took;
+}
+
 std::string read_blob(HostProcess& host, const json& file_ref) {
   std::string blob = file_ref.at("$blob");
   std::string bytes;

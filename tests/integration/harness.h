@@ -2,7 +2,9 @@
 // What the integration suites share: a temporary data directory with the
 // environment that points the real binary at it, and a stand-in for the
 // extension's executor that answers tasks the way Vinted would.
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,9 @@ class ServeProcess {
   int port() const { return port_; }
   const std::string& token() const { return token_; }
   pid_t pid() const { return pid_; }
+  // Sends SIGTERM and waits up to `limit` for serve to exit 0; returns how
+  // long that took, or nullopt (serve is then killed).
+  std::optional<std::chrono::milliseconds> terminate(std::chrono::milliseconds limit);
 
  private:
   pid_t pid_ = -1;

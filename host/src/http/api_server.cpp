@@ -1,14 +1,17 @@
 #include "http/api_server.h"
 
-#include <sys/socket.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "http/dashboard_assets.h"
+#include "http/error_body.h"
 #include "store/database.h"
 #include "util/errors.h"
 #include "util/json_input.h"
 #include "util/log.h"
+#include "util/paths.h"
 
 namespace stoflow::http {
 
@@ -50,11 +53,7 @@ void send_json(httplib::Response& res, int status, const json& body) {
 
 void send_error(httplib::Response& res, ErrorCode code, const std::string& message,
                 const json& data = nullptr) {
-  json error = {{"code", static_cast<int>(code)}, {"message", message}};
-  json details = data.is_object() ? data : json::object();
-  details["kind"] = error_kind(code);
-  error["data"] = details;
-  send_json(res, http_status_for(code), {{"error", error}});
+  send_json(res, http_status_for(code), error_body(code, message, data));
 }
 
 json parse_body(const httplib::Request& req) {
@@ -100,12 +99,18 @@ json query_params(const httplib::Request& req, std::initializer_list<const char*
   return params;
 }
 
-// httplib's default sets SO_REUSEPORT, which lets a second `serve` bind the
-// same port and silently take half of the requests. SO_REUSEADDR alone still
-// allows a quick restart over TIME_WAIT connections but not two listeners.
-void exclusive_port_options(socket_t sock) {
-  int yes = 1;
-  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+ScreenerLimits screener_limits() {
+  ScreenerLimits limits;
+  // For tests, which cannot wait ten seconds for every deadline.
+  int64_t deadline_ms = env_int("STOFLOW_HTTP_REQUEST_DEADLINE_MS", kRequestDeadline.count());
+  if (deadline_ms > 0) limits.deadline = std::chrono::milliseconds(deadline_ms);
+  // Waiting connections must leave descriptors for the database, photo
+  // downloads and the connections being answered.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    limits.max_connections = std::clamp<size_t>(files.rlim_cur / 2, 16, kMaxScreenedConnections);
+  }
+  return limits;
 }
 
 // Gives httplib's own refusals (no route, body too large, bad request line)
@@ -136,13 +141,10 @@ ApiServer::ApiServer(service::Service& service, std::string token,
     : service_(service),
       access_(std::move(token), 0),
       owner_(store::owners_dir_for(service.db_path())),
-      caller_{owner_.id(), "http", true} {
+      caller_{owner_.id(), "http", true},
+      screener_(screener_limits(),
+                [this](const RequestHead& head) { return authenticated(head); }) {
   server_.set_payload_max_length(kMaxRequestBytes);
-  server_.set_socket_options(exclusive_port_options);
-  // A few slow photo imports or idle keep-alive connections must not take
-  // every worker from the executor's polls.
-  server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
-  server_.set_keep_alive_timeout(2);
   server_.set_error_handler(httplib::Server::HandlerWithResponse(json_error_body));
   access_.set_login_code_dir(login_code_dir);
   server_.set_pre_routing_handler(
@@ -160,21 +162,47 @@ ApiServer::~ApiServer() {
 }
 
 int ApiServer::bind(int port) {
-  int bound = port == 0 ? server_.bind_to_any_port("127.0.0.1")
-                        : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+  int bound = screener_.listen(port);
   if (bound > 0) access_.set_port(bound);
   return bound;
 }
 
+// Workers only ever get requests that have arrived, so a few slow photo
+// imports are all that can keep them from the executor's polls.
 void ApiServer::run() {
   maintenance_ = std::thread([this] { maintain_until_stopped(); });
-  server_.listen_after_bind();
+  httplib::ThreadPool workers(kWorkerThreads);
+  auto dispatch = [&](std::unique_ptr<ScreenedStream> stream) {
+    std::shared_ptr<ScreenedStream> request = std::move(stream);
+    workers.enqueue([this, request] {
+      // A request still queued at stop() is dropped unanswered, not half done.
+      if (!screener_.stopped()) server_.serve(*request);
+    });
+  };
+  try {
+    screener_.run(dispatch);
+  } catch (...) {
+    workers.shutdown();
+    stopping_ = true;
+    throw;
+  }
+  workers.shutdown();
   stopping_ = true;
 }
 
 void ApiServer::stop() {
   stopping_ = true;
-  server_.stop();
+  screener_.stop();
+}
+
+// The screener's question, before a worker is spent on a large body: the
+// same credentials screen() accepts.
+bool ApiServer::authenticated(const RequestHead& head) {
+  return credentials_ok(head.header("Authorization"), head.header(kSessionHeader));
+}
+
+bool ApiServer::credentials_ok(const std::string& authorization, const std::string& session) {
+  return access_.bearer_ok(authorization) || access_.session_ok(session);
 }
 
 void ApiServer::maintain_until_stopped() {
@@ -237,9 +265,8 @@ httplib::Server::HandlerResponse ApiServer::screen(const httplib::Request& req,
     }
     return R::Unhandled;
   }
-  bool authenticated = access_.bearer_ok(req.get_header_value("Authorization")) ||
-                       access_.session_ok(req.get_header_value(kSessionHeader));
-  if (!authenticated) {
+  if (!credentials_ok(req.get_header_value("Authorization"),
+                      req.get_header_value(kSessionHeader))) {
     res.set_header("WWW-Authenticate", "Bearer");
     send_error(res, ErrorCode::kForbidden,
                "missing or wrong token: send \"Authorization: Bearer <token>\" (the token is in " +
