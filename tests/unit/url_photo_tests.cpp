@@ -175,6 +175,23 @@ BOOST_AUTO_TEST_CASE(without_the_escape_hatch_this_machine_is_not_reached) {
   BOOST_TEST(photos.hits == 0);
 }
 
+BOOST_AUTO_TEST_CASE(photo_url_schemes_are_recognised_whatever_their_case) {
+  auto ids = service->import_products(
+      json::array({testing::vinted_product(
+          "coat", {"HTTP://127.0.0.1:" + std::to_string(photos.port) + "/good.png"})}),
+      std::nullopt);
+  BOOST_TEST(service->products().get(ids[0]).images[0].source == photos.url("/good.png"));
+  for (const char* url : {"file:///etc/passwd", "gopher://example.org/a.png", "data://x"}) {
+    try {
+      service->import_products(json::array({testing::vinted_product("x", {url})}), std::nullopt);
+      BOOST_FAIL("imported " << url);
+    } catch (const AppError& e) {
+      BOOST_TEST(std::string(e.what()).find("is not supported; use https://") != std::string::npos,
+                 e.what());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
