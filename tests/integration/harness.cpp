@@ -33,6 +33,97 @@ int64_t HostEnv::product_with_photos(const std::string& title, const std::vector
   return import(json::array({vinted_product(title, names)}))[0];
 }
 
+CommandResult HostEnv::cli_within(const std::vector<std::string>& args,
+                                  std::chrono::milliseconds limit) const {
+  std::vector<std::string> argv = {host_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program_within(argv, env, limit);
+}
+
+CommandResult run_program_within(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env,
+                                 std::chrono::milliseconds limit) {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  for (const auto& [k, v] : env) merged[k] = v;
+  std::vector<std::string> args = argv, environment;
+  for (const auto& [k, v] : merged) environment.push_back(k + "=" + v);
+  std::vector<char*> argv_c, envp;
+  for (auto& a : args) argv_c.push_back(a.data());
+  argv_c.push_back(nullptr);
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execve(argv_c[0], argv_c.data(), envp.data());
+    _exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  CommandResult result;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_pipes = 2;
+  bool killed = false;
+  while (open_pipes > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    int ready = ::poll(fds, 2, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        sinks[i]->append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  while (!killed && waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    usleep(10000);
+  }
+  if (killed) waitpid(pid, &status, 0);
+  if (killed) {
+    result.exit_code = -1;
+    result.err += "\n[killed after " + std::to_string(limit.count()) + " ms]";
+  } else {
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return result;
+}
+
 ServeProcess::ServeProcess(const HostEnv& env, int port) {
   auto token_file = env.dir / "config" / "api-token";
   int out[2];

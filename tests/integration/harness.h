@@ -24,6 +24,10 @@ struct HostEnv {
   std::string db() const { return env.at("STOFLOW_DB"); }
 
   CommandResult cli(const std::vector<std::string>& args) const { return run_host_cli(args, env); }
+  // The same, killed after `limit`: a command that would hang fails its test
+  // (exit_code -1, "killed after" in err) instead of stopping the suite.
+  CommandResult cli_within(const std::vector<std::string>& args,
+                           std::chrono::milliseconds limit) const;
 
   // Imports products through the CLI; returns their ids.
   std::vector<int64_t> import(const json& products) const;
@@ -32,6 +36,12 @@ struct HostEnv {
   int64_t product_with_photos(const std::string& title, const std::vector<size_t>& sizes,
                               std::vector<std::string>* photos = nullptr) const;
 };
+
+// Runs a program (inheriting the test's environment plus `env`), killing it
+// after `limit`; then exit_code is -1 and err ends with "killed after".
+CommandResult run_program_within(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env,
+                                 std::chrono::milliseconds limit);
 
 // `stoflow-host serve --port 0` as a child process; knows its port and token.
 class ServeProcess {

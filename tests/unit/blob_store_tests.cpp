@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include "store/blob_store.h"
@@ -67,6 +69,34 @@ BOOST_AUTO_TEST_CASE(enforces_type_and_size) {
     BOOST_FAIL("an oversize photo was stored");
   } catch (const AppError& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kTooLarge));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_image_name_is_not_enough) {
+  TempDir dir;
+  store::BlobStore blobs(dir / "blobs");
+  testing::write_file(dir / "notes.png", "buy milk, not a photo");
+  testing::write_file(dir / "empty.jpg", "");
+  for (const char* name : {"notes.png", "empty.jpg"}) {
+    BOOST_CHECK_THROW(blobs.put_file(dir / name), AppError);
+  }
+  BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir / "blobs" / "tmp"),
+                           std::filesystem::directory_iterator()) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_regular_file_without_waiting) {
+  TempDir dir;
+  store::BlobStore blobs(dir / "blobs");
+  // Opening a FIFO that has no writer used to wait forever.
+  BOOST_REQUIRE(::mkfifo((dir / "pipe.jpg").c_str(), 0600) == 0);
+  std::filesystem::create_directory(dir / "folder.jpg");
+  for (const char* name : {"pipe.jpg", "folder.jpg"}) {
+    try {
+      blobs.put_file(dir / name);
+      BOOST_FAIL(name << " was stored");
+    } catch (const AppError& e) {
+      BOOST_TEST(std::string(e.what()).find("not a regular file") != std::string::npos, e.what());
+    }
   }
 }
 

@@ -231,18 +231,30 @@ BOOST_FIXTURE_TEST_CASE(a_non_image_file_is_refused, Fixture) {
   BOOST_TEST(products.int64(0) == 0);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_photo_is_typed_by_its_bytes_then_by_its_name, Fixture) {
+BOOST_FIXTURE_TEST_CASE(a_photo_is_typed_by_its_bytes_never_by_its_name, Fixture) {
   std::string png = testing::png_bytes(300, 7);
   testing::write_file(dir / "in" / "really-a-png.jpg", png);
   testing::write_file(dir / "in" / "camera.JPEG", "raw bytes from an unusual encoder");
   auto file = testing::write_product_file(
-      dir / "in",
-      json::array({testing::vinted_product("Bag", {"really-a-png.jpg", "camera.JPEG"})}));
+      dir / "in", json::array({testing::vinted_product("Bag", {"really-a-png.jpg"})}));
   auto product = service.products().get(service.import_products_file(file)[0]);
-  BOOST_REQUIRE(product.images.size() == 2);
+  BOOST_REQUIRE(product.images.size() == 1);
   BOOST_TEST(product.images[0].content_type == "image/png");
-  BOOST_TEST(product.images[1].content_type == "image/jpeg");
-  BOOST_TEST(product.images[1].size == 33);
+  // A name says nothing about what would be uploaded under the seller's
+  // account: bytes that are no JPEG, PNG or WebP are refused, whatever the name.
+  file = testing::write_product_file(
+      dir / "in", json::array({testing::vinted_product("Bag", {"camera.JPEG"})}));
+  try {
+    service.import_products_file(file);
+    BOOST_FAIL("camera.JPEG was imported by its name");
+  } catch (const AppError& e) {
+    std::string message = e.what();
+    BOOST_TEST(message.find("camera.JPEG") != std::string::npos, message);
+    BOOST_TEST(message.find("is not a JPEG, PNG or WebP image") != std::string::npos, message);
+  }
+  auto count = service.db().query("SELECT COUNT(*) FROM products");
+  count.step();
+  BOOST_TEST(count.int64(0) == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

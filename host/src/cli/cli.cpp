@@ -19,7 +19,8 @@ namespace {
 
 const std::set<std::string> kValueOptions = {"--db",   "--status",  "--platform",  "--limit",
                                              "--port", "--product", "--token-file"};
-const std::set<std::string> kFlags = {"--json", "--help", "-h", "--no-open", "--version"};
+const std::set<std::string> kFlags = {"--json",    "--help",    "-h",
+                                      "--no-open", "--version", "--allow-outside-photos"};
 
 struct Args {
   std::optional<std::string> db;
@@ -134,10 +135,17 @@ std::unique_ptr<service::Service> open_service(const Args& args) {
 int cmd_products(const Args& args, std::ostream& out) {
   if (args.words.size() < 2) throw UsageError("products needs a subcommand: import, list or show");
   const std::string& sub = args.words[1];
+  if (args.flag("--allow-outside-photos") && sub != "import") {
+    throw UsageError("--allow-outside-photos only applies to products import");
+  }
   auto service = open_service(args);
   if (sub == "import") {
-    if (args.words.size() != 3) throw UsageError("usage: products import FILE.json");
-    auto ids = service->import_products_file(args.words[2]);
+    if (args.words.size() != 3) {
+      throw UsageError("usage: products import FILE.json [--allow-outside-photos]");
+    }
+    store::ImportOptions options;
+    options.allow_outside_photos = args.flag("--allow-outside-photos");
+    auto ids = service->import_products_file(args.words[2], options);
     if (args.flag("--json")) {
       out << json(ids).dump() << "\n";
     } else {
@@ -266,7 +274,10 @@ void print_usage(std::ostream& out) {
   out << "stoflow-host " << service::host_version() << R"( - StoFlow Companion native host
 
 Usage:
-  stoflow-host [--db PATH] products import FILE.json   import products; prints their ids
+  stoflow-host [--db PATH] products import FILE.json [--allow-outside-photos]
+                                                        import products; prints their ids. Photo
+                                                        paths must stay in FILE.json's folder
+                                                        unless --allow-outside-photos is given
   stoflow-host [--db PATH] products list [--json]
   stoflow-host [--db PATH] products show ID
   stoflow-host [--db PATH] publish PLATFORM PRODUCT_ID...  queue publications; prints queue ids
@@ -298,6 +309,9 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
       return args.words.empty() && !args.flag("--help") && !args.flag("-h") ? kUsage : kOk;
     }
     const std::string& command = args.words[0];
+    if (args.flag("--allow-outside-photos") && command != "products") {
+      throw UsageError("--allow-outside-photos only applies to products import");
+    }
     if (command == "products") return cmd_products(args, out);
     if (command == "publish") return cmd_publish(args, out, err);
     if (command == "queues") return cmd_queues(args, out);

@@ -1,8 +1,12 @@
 #include "service/service.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
 
 #include "service/params.h"
 #include "store/lease_owner.h"
@@ -115,23 +119,56 @@ json Service::invoke(const std::string& method, const json& params, const Caller
 }
 
 std::vector<int64_t> Service::import_products(const json& products,
-                                              const std::optional<fs::path>& base_dir) {
-  return products_->import(products, base_dir,
-                           [this](const std::string& url) { return fetcher_->fetch(url); });
+                                              const std::optional<fs::path>& base_dir,
+                                              const store::ImportOptions& options) {
+  return products_->import(
+      products, base_dir, [this](const std::string& url) { return fetcher_->fetch(url); }, options);
 }
 
-std::vector<int64_t> Service::import_products_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw not_found("cannot open " + file.string());
-  std::stringstream text;
-  text << in.rdbuf();
+namespace {
+
+// The catalogue file's text. Opened without blocking and checked on the
+// descriptor: a FIFO or a device named as the catalogue must not hang the
+// command or feed it endless bytes.
+std::string read_catalogue(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw not_found("cannot open " + file.string() + ": " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw invalid_params(file.string() + " is not a regular file");
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw invalid_params("cannot read " + file.string() + ": " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<int64_t> Service::import_products_file(const fs::path& file,
+                                                   const store::ImportOptions& options) {
+  std::string text = read_catalogue(file);
   json products;
   try {
-    products = parse_external_json(text.str(), kMaxCatalogueJsonValues);
+    products = parse_external_json(text, kMaxCatalogueJsonValues);
   } catch (const AppError& e) {
-    throw AppError(e.code(), file.string() + ": " + e.what());
+    throw AppError(e.code(), file.string() + ": " + e.what(), e.data());
   }
-  return import_products(products, fs::absolute(file).parent_path());
+  try {
+    return import_products(products, fs::absolute(file).parent_path(), options);
+  } catch (const AppError& e) {
+    throw AppError(e.code(), file.string() + ": " + e.what(), e.data());
+  }
 }
 
 void Service::register_methods() {

@@ -54,8 +54,11 @@ class Service {
   // base_dir: where relative photo paths live; nullopt for remote callers,
   // who may only give photo URLs.
   std::vector<int64_t> import_products(const nlohmann::json& products,
-                                       const std::optional<std::filesystem::path>& base_dir);
-  std::vector<int64_t> import_products_file(const std::filesystem::path& file);
+                                       const std::optional<std::filesystem::path>& base_dir,
+                                       const store::ImportOptions& options = {});
+  // Errors name the file.
+  std::vector<int64_t> import_products_file(const std::filesystem::path& file,
+                                            const store::ImportOptions& options = {});
 
   // Releases the leases of host processes that are gone (killed, crashed).
   int recover_dead_hosts(const std::string& self);

@@ -2,6 +2,7 @@
 // Content-addressed photo store: files named by their SHA-256 under the data
 // dir, so queued operations never depend on the seller's original files and the
 // same photo is stored once.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -17,16 +18,26 @@ struct StoredBlob {
 
 inline constexpr int64_t kMaxPhotoBytes = 20 * 1024 * 1024;
 
+// A temp file this old whose writer is gone is removed when a store opens
+// (see BlobStore::remove_abandoned_temp_files).
+inline constexpr std::chrono::seconds kAbandonedTempAge{60};
+
 // "image/jpeg", "image/png", "image/webp", or empty when the bytes are none of those.
 std::string sniff_image_type(std::string_view head);
 
 class BlobStore {
  public:
+  // Creates the folders, then removes the partial copies of writers that died.
   explicit BlobStore(std::filesystem::path root);
 
-  // Copies a local file in. Throws AppError (too large, empty, unreadable, or
-  // neither its bytes nor its name say it is a JPEG, PNG or WebP image).
+  // Copies a local file in. Opened without blocking (a FIFO must not hang the
+  // caller) and checked on the opened descriptor. Throws AppError: not a
+  // regular file, too large, empty, unreadable, or its bytes are not a JPEG,
+  // PNG or WebP image.
   StoredBlob put_file(const std::filesystem::path& source);
+  // The same from a descriptor the caller opened (and still owns); every check
+  // is made on this descriptor. `what` names the photo in error messages.
+  StoredBlob put_fd(int fd, const std::string& what);
   // Stores bytes already in memory (downloads).
   StoredBlob put_bytes(std::string_view bytes);
 
@@ -38,7 +49,10 @@ class BlobStore {
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  StoredBlob commit_temp(const std::filesystem::path& temp, const std::string& sha256, int64_t size,
+  class TempFile;
+  // Removes the partial copies in tmp/ that no live writer holds.
+  void remove_abandoned_temp_files();
+  StoredBlob commit_temp(TempFile& temp, const std::string& sha256, int64_t size,
                          const std::string& content_type);
   std::filesystem::path root_;
 };

@@ -1,5 +1,12 @@
 #include "store/products.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <set>
 
 #include "util/clock.h"
@@ -32,8 +39,22 @@ const std::set<std::string>& assigned_keys() {
   return keys;
 }
 
-bool is_url(const std::string& source) {
-  return source.rfind("http://", 0) == 0 || source.rfind("https://", 0) == 0;
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+// The scheme of a source written like a URL ("HTTP" in "HTTP://host/a.jpg"),
+// or nullopt for a path. RFC 3986: a letter, then letters, digits, "+", "-"
+// or ".", then "://". A path such as "photos/a.png" has a "/" before any "://".
+std::optional<std::string> url_scheme(const std::string& source) {
+  auto end = source.find("://");
+  if (end == std::string::npos || end == 0) return std::nullopt;
+  if (!std::isalpha(static_cast<unsigned char>(source[0]))) return std::nullopt;
+  for (size_t i = 1; i < end; ++i) {
+    unsigned char c = static_cast<unsigned char>(source[i]);
+    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return std::nullopt;
+  }
+  return source.substr(0, end);
 }
 
 struct ProductDraft {
@@ -45,6 +66,10 @@ struct ProductDraft {
   std::vector<std::string> image_sources;
   std::vector<ProductImage> images;
 };
+
+std::string product_label(const ProductDraft& draft, size_t index) {
+  return "product #" + std::to_string(index + 1) + " (\"" + draft.title + "\")";
+}
 
 [[noreturn]] void reject(size_t index, const std::string& why) {
   throw AppError(ErrorCode::kInvalidParams,
@@ -101,33 +126,149 @@ ProductDraft parse_product(const json& item, size_t index) {
   return draft;
 }
 
+class OpenedFile {
+ public:
+  explicit OpenedFile(int fd) : fd_(fd) {}
+  ~OpenedFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OpenedFile(const OpenedFile&) = delete;
+  OpenedFile& operator=(const OpenedFile&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Both paths absolute and normal (canonical or lexically normal).
+bool is_within(const fs::path& path, const fs::path& dir) {
+  auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+  return d == dir.end();
+}
+
+// Where an opened file really is, as the kernel tracks it; nullopt where the
+// system cannot tell (then the check made on the name before opening stands).
+std::optional<fs::path> opened_path(int fd) {
+#if defined(__linux__)
+  std::error_code ec;
+  fs::path path = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  if (ec) return std::nullopt;
+  return path;
+#elif defined(F_GETPATH)
+  char path[PATH_MAX];
+  if (::fcntl(fd, F_GETPATH, path) != 0) return std::nullopt;
+  return fs::path(path);
+#else
+  (void)fd;
+  return std::nullopt;
+#endif
+}
+
+std::string outside(const fs::path& folder) {
+  return "outside the catalogue's folder " + folder.string() +
+         "; photos must be in that folder or below it (pass --allow-outside-photos to import "
+         "photos from elsewhere)";
+}
+
+// Opens a photo named by a catalogue for reading, checked so that a hostile
+// catalogue (one the seller downloaded, or a folder a supplier sent) cannot
+// make the import read anything but the seller's photos:
+// - the path must stay inside the catalogue's folder, with every symbolic link
+//   resolved, unless the seller passed --allow-outside-photos. A link inside
+//   the folder to another file inside it is fine;
+// - O_NONBLOCK, because opening a FIFO for reading waits for a writer forever
+//   (put_fd then refuses anything but a regular file, on this descriptor);
+// - O_NOFOLLOW on the resolved path, and the containment checked again on the
+//   descriptor, so a name swapped for a link after the check is not followed.
+StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const fs::path& base_dir,
+                            const ImportOptions& options, const std::string& what) {
+  std::error_code ec;
+  fs::path folder = fs::canonical(base_dir, ec);
+  if (ec) {
+    throw AppError(ErrorCode::kNotFound, "the catalogue's folder " + base_dir.string() +
+                                             " cannot be read: " + ec.message());
+  }
+  fs::path given(source);
+  fs::path path = given.is_absolute() ? given : folder / given;
+  // By the name first ("../x.png", "/etc/x"), for the plainer message.
+  fs::path named = path.lexically_normal();
+  bool named_inside = is_within(named, folder) ||
+                      (given.is_absolute() && is_within(named, base_dir.lexically_normal()));
+  if (!options.allow_outside_photos && !named_inside) {
+    throw invalid_params(what + " is " + outside(folder));
+  }
+  // Then where the name really leads, with every link resolved as the kernel
+  // resolves it ("link/../x" is the parent of the link's target).
+  fs::path real = fs::canonical(path, ec);
+  if (ec) {
+    throw AppError(ErrorCode::kNotFound,
+                   what + " cannot be opened: " + ec.message() + " (" + named.string() + ")");
+  }
+  if (!options.allow_outside_photos && !is_within(real, folder)) {
+    throw invalid_params(what + " leads to " + real.string() + " through a symbolic link, " +
+                         outside(folder));
+  }
+  int fd = ::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      throw invalid_params(what + " changed while it was imported: " + real.string() +
+                           " is now a symbolic link");
+    }
+    throw AppError(ErrorCode::kNotFound, what + " cannot be opened: " + std::strerror(errno) +
+                                             " (" + real.string() + ")");
+  }
+  OpenedFile opened(fd);
+  if (!options.allow_outside_photos) {
+    if (auto now = opened_path(fd); now && !is_within(*now, folder)) {
+      throw invalid_params(what + " changed while it was imported: it now leads to " +
+                           now->string() + ", " + outside(folder));
+    }
+  }
+  return blobs.put_fd(fd, what);
+}
+
 ProductImage store_image(BlobStore& blobs, const std::string& source,
                          const std::optional<fs::path>& base_dir, const PhotoFetcher& fetch_url,
-                         size_t index, int position) {
+                         const ImportOptions& options, const ProductDraft& draft, size_t index,
+                         int position) {
   StoredBlob blob;
   std::string filename;
+  std::string stored_source = source;
+  std::string what = "photo \"" + source + "\"";
   try {
-    if (is_url(source)) {
+    if (auto scheme = url_scheme(source)) {
+      std::string name = *scheme;
+      std::transform(name.begin(), name.end(), name.begin(), lower);
+      if (name != "http" && name != "https") {
+        throw invalid_params(what + ": the scheme " + *scheme +
+                             " is not supported; use https://..." +
+                             (base_dir ? " or a path relative to the catalogue file" : ""));
+      }
       if (!fetch_url) throw invalid_params("photo URLs cannot be downloaded by this command");
-      blob = fetch_url(source);
-      auto slash = source.find_last_of('/');
-      filename = source.substr(slash + 1);
+      // "HTTP://" is http: libcurl and the stored source get the usual spelling.
+      stored_source = name + source.substr(scheme->size());
+      blob = fetch_url(stored_source);
+      filename = stored_source.substr(stored_source.find_last_of('/') + 1);
       if (auto q = filename.find_first_of("?#"); q != std::string::npos) filename.resize(q);
     } else {
       if (!base_dir) {
-        throw invalid_params("photo \"" + source +
-                             "\" is a local path; only http(s) photo URLs are accepted here");
+        throw invalid_params(what + " is a local path; only http(s) photo URLs are accepted here");
       }
-      fs::path path = fs::path(source).is_absolute() ? fs::path(source) : *base_dir / source;
-      blob = blobs.put_file(path);
-      filename = path.filename().string();
+      blob = copy_local_photo(blobs, source, *base_dir, options, what);
+      filename = fs::path(source).filename().string();
     }
   } catch (const AppError& e) {
-    throw AppError(e.code(), "product #" + std::to_string(index + 1) + ": " + e.what(),
+    throw AppError(e.code(), product_label(draft, index) + ": " + e.what(),
+                   json{{"product_index", index}, {"image", source}});
+  } catch (const std::exception& e) {
+    // The store's own failures (a read-only disk, a full one): still say which
+    // photo of which product was being copied.
+    throw AppError(ErrorCode::kInternal,
+                   product_label(draft, index) + ": " + what + ": " + e.what(),
                    json{{"product_index", index}, {"image", source}});
   }
   if (filename.empty()) filename = "photo-" + std::to_string(position + 1);
-  return {position, blob.sha256, filename, blob.content_type, blob.size, source};
+  return {position, blob.sha256, filename, blob.content_type, blob.size, stored_source};
 }
 
 }  // namespace
@@ -164,7 +305,8 @@ json to_json(const Product& product) {
 
 std::vector<int64_t> ProductStore::import(const json& products,
                                           const std::optional<fs::path>& base_dir,
-                                          const PhotoFetcher& fetch_url) {
+                                          const PhotoFetcher& fetch_url,
+                                          const ImportOptions& options) {
   if (!products.is_array()) {
     throw invalid_params("the import file must hold a JSON array of products");
   }
@@ -175,7 +317,8 @@ std::vector<int64_t> ProductStore::import(const json& products,
   for (size_t i = 0; i < drafts.size(); ++i) {
     int position = 0;
     for (const auto& source : drafts[i].image_sources) {
-      drafts[i].images.push_back(store_image(blobs_, source, base_dir, fetch_url, i, position++));
+      drafts[i].images.push_back(
+          store_image(blobs_, source, base_dir, fetch_url, options, drafts[i], i, position++));
     }
   }
 

@@ -42,6 +42,14 @@ nlohmann::json to_json(const Product& product);
 // Downloads a photo URL into the blob store (libcurl in production).
 using PhotoFetcher = std::function<StoredBlob(const std::string& url)>;
 
+struct ImportOptions {
+  // Local photo paths may leave the catalogue file's folder (absolute paths,
+  // "../", symbolic links to elsewhere). Off unless the seller asks for it
+  // (`products import --allow-outside-photos`): a catalogue written by someone
+  // else must not pick files from the rest of the disk for upload.
+  bool allow_outside_photos = false;
+};
+
 class ProductStore {
  public:
   ProductStore(Database& db, BlobStore& blobs) : db_(db), blobs_(blobs) {}
@@ -49,10 +57,12 @@ class ProductStore {
   // Validates every product, copies every photo into the blob store, then
   // inserts all products in one transaction: a bad product anywhere in the
   // file means nothing is imported. Relative photo paths resolve against
-  // base_dir; without one (remote callers) only photo URLs are accepted.
+  // base_dir and must stay inside it (unless options allow otherwise); without
+  // one (remote callers) only http(s) photo URLs are accepted. Every photo
+  // must be a JPEG, PNG or WebP image by its bytes.
   std::vector<int64_t> import(const nlohmann::json& products,
                               const std::optional<std::filesystem::path>& base_dir,
-                              const PhotoFetcher& fetch_url);
+                              const PhotoFetcher& fetch_url, const ImportOptions& options = {});
 
   std::optional<Product> find(int64_t id);
   Product get(int64_t id);  // throws not_found
