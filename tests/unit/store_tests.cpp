@@ -1,12 +1,16 @@
+#include <sys/file.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
 #include "service/service.h"
 #include "store/database.h"
+#include "store/lease_owner.h"
 #include "store/migrations.h"
 #include "store/products.h"
 #include "test_support.h"
@@ -206,6 +210,55 @@ BOOST_AUTO_TEST_CASE(sqlite_damage_codes_become_database_damaged) {
   } catch (const store::DatabaseDamaged& e) {
     BOOST_TEST(e.sqlite_code() == SQLITE_NOTADB);
   }
+}
+
+BOOST_AUTO_TEST_CASE(dead_owners_files_are_swept_live_ones_and_strangers_kept) {
+  TempDir dir;
+  auto owners = dir / "owners";
+  store::LeaseOwner live(owners);
+  auto live_file = owners / (live.id() + ".lock");
+  BOOST_REQUIRE(fs::exists(live_file));
+  stoflow::testing::write_file(owners / "p999999-0123456789ab.lock", "");  // a killed host's
+  stoflow::testing::write_file(owners / "notes.txt", "");
+  stoflow::testing::write_file(owners / "Other.lock", "");
+  BOOST_TEST(store::LeaseOwner::remove_dead(owners) == 1);
+  BOOST_TEST(fs::exists(live_file));
+  BOOST_TEST(!fs::exists(owners / "p999999-0123456789ab.lock"));
+  BOOST_TEST(fs::exists(owners / "notes.txt"));
+  BOOST_TEST(fs::exists(owners / "Other.lock"));
+  BOOST_TEST(store::LeaseOwner::is_alive(owners, live.id()));
+  BOOST_TEST(!store::LeaseOwner::is_alive(owners, "p999999-0123456789ab"));
+  BOOST_TEST(store::LeaseOwner::remove_dead(dir / "none") == 0);
+}
+
+// Sweeps racing owners as they start: an owner, once constructed, holds the lock of the file its
+// name leads to, whatever the sweeper did between its open() and its flock().
+BOOST_AUTO_TEST_CASE(a_sweep_racing_new_owners_never_removes_a_live_one) {
+  TempDir dir;
+  auto owners = dir / "owners";
+  std::atomic<bool> stop = false;
+  std::atomic<int> swept = 0;
+  std::vector<std::thread> sweepers;
+  { store::LeaseOwner first(owners); }  // the directory exists before the sweepers start
+  for (int i = 0; i < 2; ++i) {
+    sweepers.emplace_back([&] {
+      while (!stop) swept += store::LeaseOwner::remove_dead(owners);
+    });
+  }
+  int lost = 0;
+  for (int i = 0; i < 3000; ++i) {
+    store::LeaseOwner owner(owners);
+    auto path = owners / (owner.id() + ".lock");
+    // Ours exactly when another open of the name cannot take the lock.
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    bool held = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+    if (fd >= 0) ::close(fd);
+    if (!held) ++lost;
+  }
+  stop = true;
+  for (auto& t : sweepers) t.join();
+  BOOST_TEST(lost == 0);
+  BOOST_TEST_MESSAGE("files swept while their owners started: " << swept.load());
 }
 
 BOOST_AUTO_TEST_CASE(transaction_rolls_back_unless_committed) {
