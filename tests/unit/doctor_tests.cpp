@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "doctor/browser_table.h"
@@ -116,6 +117,9 @@ class ScopedEnv {
 
 // Boost.Test prints the values of a failed comparison.
 namespace stoflow::doctor {
+std::ostream& operator<<(std::ostream& out, DatabaseState state) {
+  return out << to_string(state);
+}
 std::ostream& operator<<(std::ostream& out, Os os) {
   return out << to_string(os);
 }
@@ -547,18 +551,187 @@ BOOST_AUTO_TEST_CASE(schema_version_queue_counts_and_mode_are_read) {
   BOOST_TEST(loose.problems[0].fix.find("chmod 600 ") == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(a_foreign_or_damaged_file_is_reported) {
+BOOST_AUTO_TEST_CASE(a_foreign_empty_or_non_database_file_is_told_apart) {
   TempDir dir;
   write_file(dir / "garbage.db", std::string(4096, 'x'));
   ::chmod((dir / "garbage.db").c_str(), 0600);
   auto garbage = check_database({dir / "garbage.db", "--db"});
+  BOOST_TEST(garbage.state == DatabaseState::kNotADatabase);
+  BOOST_TEST(garbage.failed());
   BOOST_REQUIRE(garbage.problems.size() == 1u);
-  BOOST_TEST(garbage.problems[0].code == "database_unreadable");
+  BOOST_TEST(garbage.problems[0].code == "not_a_database");
+  BOOST_TEST(read_file(dir / "garbage.db") == std::string(4096, 'x'));
 
+  // An empty file, or a database without tables: the host sets it up.
   { store::Database empty(dir / "empty.db"); }
-  auto empty = check_database({dir / "empty.db", "--db"});
-  BOOST_REQUIRE(empty.problems.size() == 1u);
-  BOOST_TEST(empty.problems[0].code == "not_a_stoflow_database");
+  write_file(dir / "zero.db", "");
+  for (const char* name : {"empty.db", "zero.db"}) {
+    ::chmod((dir / name).c_str(), 0600);
+    auto empty = check_database({dir / name, "--db"});
+    BOOST_TEST(empty.state == DatabaseState::kEmpty, name);
+    BOOST_TEST(!empty.failed(), name);
+    BOOST_TEST(empty.problems.empty(), name);
+  }
+  BOOST_TEST(std::filesystem::file_size(dir / "zero.db") == 0u);
+
+  {
+    store::Database foreign(dir / "foreign.db");
+    foreign.exec_script("CREATE TABLE notes (text)");
+  }
+  auto foreign = check_database({dir / "foreign.db", "--db"});
+  BOOST_TEST(foreign.state == DatabaseState::kForeign);
+  BOOST_TEST(foreign.failed());
+  BOOST_REQUIRE(foreign.problems.size() == 1u);
+  BOOST_TEST(foreign.problems[0].code == "not_a_stoflow_database");
+}
+
+namespace {
+
+// A migrated database with one queued operation; returns its path.
+fs::path stoflow_database(const fs::path& path) {
+  store::Database db(path);
+  store::migrate(db);
+  db.exec(
+      "INSERT INTO plugin_queue (platform, operation, status, position, created_at, updated_at)"
+      " VALUES ('vinted', 'publish', 'queued', 1, 'now', 'now')");
+  return path;
+}
+
+// Random bytes over the rows of schema_migrations, as in the report of issue 7.
+void garble_schema_migrations(const fs::path& path) {
+  int64_t end = 0;
+  {
+    store::Database db(path);
+    auto q = db.query(
+        "SELECT rootpage * (SELECT page_size FROM pragma_page_size()) FROM sqlite_master"
+        " WHERE name = 'schema_migrations'");
+    BOOST_REQUIRE(q.step());
+    end = q.int64(0);
+  }
+  std::string noise(120, '\0');
+  unsigned state = 6;
+  for (auto& c : noise) c = static_cast<char>((state = state * 1103515245u + 12345u) >> 16);
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(end - 120);
+  file.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+  BOOST_REQUIRE(file);
+}
+
+Report report_for(const World& world, const fs::path& db) {
+  Setup setup = world.setup();
+  setup.browsers = {"vivaldi"};  // not installed: only the database can fail the report
+  setup.database = DatabaseLocation{db, "--db"};
+  return diagnose(setup);
+}
+
+std::string text_of(const Report& report) {
+  std::ostringstream out;
+  print_text(report, out);
+  return out.str();
+}
+
+}  // namespace
+
+// Issue 7: random bytes in schema_migrations were read as "schema version 13", and doctor said
+// "database ok. Nothing to fix.".
+BOOST_AUTO_TEST_CASE(damage_is_found_by_quick_check_and_fails_the_report) {
+  World world;
+  auto path = stoflow_database(world.dir / "stoflow.db");
+  garble_schema_migrations(path);
+  std::string before = read_file(path);
+  auto result = check_database({path, "--db"});
+  BOOST_TEST(result.state == DatabaseState::kDamaged);
+  BOOST_TEST(!result.schema_version.has_value());
+  BOOST_TEST(result.queues.empty());
+  BOOST_TEST(!result.damage.empty());
+  BOOST_REQUIRE(result.problems.size() == 1u);
+  BOOST_TEST(result.problems[0].code == "database_damaged");
+  BOOST_TEST(result.problems[0].message.rfind("the database is damaged: ", 0) == 0u);
+  BOOST_TEST(result.problems[0].fix.find("sqlite3 -readonly") != std::string::npos);
+  BOOST_TEST(read_file(path) == before);
+
+  Report report = report_for(world, path);
+  BOOST_TEST(!report.ok());
+  json j = to_json(report);
+  BOOST_TEST(j["ok"] == false);
+  BOOST_TEST(j["database"]["state"] == "damaged");
+  BOOST_TEST(j["database"]["usable"] == false);
+  BOOST_TEST(j["database"]["integrity"]["checked"] == true);
+  BOOST_TEST(j["database"]["integrity"]["intact"] == false);
+  BOOST_TEST(j["problems"][0]["code"] == "database_damaged");
+  std::string text = text_of(report);
+  BOOST_TEST(text.find("database: BAD") != std::string::npos, text);
+  BOOST_TEST(text.find("  damage  ") != std::string::npos, text);
+  BOOST_TEST(text.find("schema  version") == std::string::npos, text);
+  // The fix's command lines stay aligned under its first line.
+  BOOST_TEST(text.find("\n           (umask 077 && rm -f ") != std::string::npos, text);
+  BOOST_TEST(text.find("database BAD. Fix the BAD and MISSING entries above.") != std::string::npos,
+             text);
+}
+
+BOOST_AUTO_TEST_CASE(the_schema_version_is_compared_with_this_binarys) {
+  World world;
+  auto path = stoflow_database(world.dir / "stoflow.db");
+  auto same = check_database({path, "--db"});
+  BOOST_TEST(same.state == DatabaseState::kOk);
+  BOOST_TEST(same.integrity_checked);
+  BOOST_TEST(same.damage.empty());
+  BOOST_TEST(same.binary_schema_version == store::latest_schema_version());
+  BOOST_TEST(report_for(world, path).ok());
+  BOOST_TEST(text_of(report_for(world, path)).find("check   intact (PRAGMA quick_check)") !=
+             std::string::npos);
+
+  {
+    store::Database db(path);
+    db.exec_script(
+        "DROP INDEX plugin_queue_one_active; DELETE FROM schema_migrations WHERE version = 2");
+  }
+  auto older = check_database({path, "--db"});
+  BOOST_TEST(older.state == DatabaseState::kOlder);
+  BOOST_TEST((older.schema_version == std::optional<int64_t>(1)));
+  BOOST_TEST(older.problems.empty());
+  Report older_report = report_for(world, path);
+  BOOST_TEST(older_report.ok());
+  BOOST_TEST(text_of(older_report)
+                 .find("version 1, older than this stoflow-host's 2: migrated the "
+                       "next time the host opens it") != std::string::npos);
+
+  {
+    store::Database db(path);
+    store::migrate(db);
+    db.exec("INSERT INTO schema_migrations VALUES (3, 'from a newer host', 'x')");
+  }
+  auto newer = check_database({path, "--db"});
+  BOOST_TEST(newer.state == DatabaseState::kNewer);
+  BOOST_TEST((newer.schema_version == std::optional<int64_t>(3)));
+  BOOST_REQUIRE(newer.problems.size() == 1u);
+  BOOST_TEST(newer.problems[0].code == "database_newer");
+  BOOST_TEST(newer.queues.at("queued") == 1);
+  BOOST_TEST(!report_for(world, path).ok());
+  BOOST_TEST(to_json(report_for(world, path))["database"]["binary_schema_version"] == 2);
+
+  {
+    store::Database db(path);
+    db.exec("DELETE FROM schema_migrations");
+  }
+  auto unrecorded = check_database({path, "--db"});
+  BOOST_TEST(unrecorded.state == DatabaseState::kUnrecorded);
+  BOOST_TEST((unrecorded.schema_version == std::optional<int64_t>(2)));
+  BOOST_TEST(report_for(world, path).ok());
+}
+
+// Too widely readable is worth fixing but does not stop the host: a warning, not a failure.
+BOOST_AUTO_TEST_CASE(a_loose_mode_is_a_warning) {
+  World world;
+  auto path = stoflow_database(world.dir / "stoflow.db");
+  ::chmod(path.c_str(), 0644);
+  Report report = report_for(world, path);
+  BOOST_TEST(report.ok());
+  std::string text = text_of(report);
+  BOOST_TEST(text.find("database: WARNING") != std::string::npos, text);
+  BOOST_TEST(
+      text.find("database WARNING. Nothing is broken; see the WARNING above.") != std::string::npos,
+      text);
 }
 
 BOOST_AUTO_TEST_CASE(the_database_is_located_like_the_host_does) {

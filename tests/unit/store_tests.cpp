@@ -1,10 +1,16 @@
+#include <sys/file.h>
 #include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include <boost/test/unit_test.hpp>
 
 #include "service/service.h"
 #include "store/database.h"
+#include "store/lease_owner.h"
 #include "store/migrations.h"
 #include "store/products.h"
 #include "test_support.h"
@@ -13,6 +19,35 @@
 using namespace stoflow;
 using nlohmann::json;
 using stoflow::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t count_rows(store::Database& db, const std::string& sql) {
+  auto q = db.query(sql);
+  q.step();
+  return q.int64(0);
+}
+
+// Overwrites the start of the b-tree page of `object` with a header no SQLite accepts.
+void damage_page_of(const fs::path& path, const std::string& object) {
+  int64_t offset = 0;
+  {
+    store::Database db(path);
+    auto q = db.query(
+        "SELECT (rootpage - 1) * (SELECT page_size FROM pragma_page_size())"
+        " FROM sqlite_master WHERE name = ?",
+        object);
+    BOOST_REQUIRE(q.step());
+    offset = q.int64(0);
+  }
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(offset);
+  file.write("\x0d\xff\xff\xff\xff\xff\xff\xff", 8);
+  BOOST_REQUIRE(file);
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(store_suite)
 
@@ -76,7 +111,154 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_not_damaged) {
   store::Database db(dir / "s.db");
   store::migrate(db);
   db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')");
-  BOOST_CHECK_THROW(store::migrate(db), store::DatabaseError);
+  BOOST_CHECK_THROW(store::migrate(db), store::DatabaseNewer);
+  BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") == 3);
+}
+
+// What random bytes in the page of schema_migrations can read as: none of it is a version.
+BOOST_AUTO_TEST_CASE(schema_rows_no_host_writes_are_damage_not_a_version) {
+  TempDir dir;
+  store::Database db(dir / "s.db");
+  store::migrate(db);
+  BOOST_TEST(store::latest_schema_version() == 2);
+  auto damaged = [&](const char* sql) {
+    store::Transaction tx(db);  // undone after each case
+    db.exec_script(sql);
+    try {
+      store::migrate(db);
+      BOOST_ERROR(sql << ": accepted");
+    } catch (const store::DatabaseDamaged& e) {
+      BOOST_TEST(std::string(e.what()).rfind("the database is damaged: ", 0) == 0u, e.what());
+      BOOST_TEST(e.data()["reason"] == "database_damaged");
+      BOOST_TEST((e.code() == ErrorCode::kInternal));
+    }
+  };
+  damaged("UPDATE schema_migrations SET name = 'garbled' WHERE version = 1");
+  damaged("DELETE FROM schema_migrations WHERE version = 1");  // 2 without 1
+  damaged("INSERT INTO schema_migrations VALUES (-4, 'initial schema', 'x')");
+  damaged("INSERT INTO schema_migrations VALUES (4294967296, 'future', 'x')");
+  damaged("UPDATE schema_migrations SET name = x'00ff' WHERE version = 2");
+  // A newer host's rows past ours, without a gap below, are a version.
+  store::Transaction tx(db);
+  db.exec("INSERT INTO schema_migrations VALUES (7, 'future', 'x')");
+  BOOST_TEST(store::recorded_schema_version(db.handle()) == 7);
+}
+
+// .dump salvages a damaged database without the rows of a damaged schema_migrations: the tables
+// of version 2, exactly, are recognised and recorded; anything else is not guessed at.
+BOOST_AUTO_TEST_CASE(lost_schema_rows_are_recorded_only_for_an_exact_schema) {
+  TempDir dir;
+  {
+    store::Database db(dir / "s.db");
+    store::migrate(db);
+    db.exec("DELETE FROM schema_migrations");
+    BOOST_TEST((store::version_of_unrecorded_schema(db.handle()) == std::optional<int>(2)));
+    store::migrate(db);
+    BOOST_TEST(store::schema_version(db) == 2);
+    BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") == 2);
+
+    db.exec("DELETE FROM schema_migrations");
+    db.exec_script("DROP INDEX plugin_queue_one_active");  // version 1's tables
+    store::migrate(db);
+    BOOST_TEST(store::schema_version(db) == 2);
+    BOOST_TEST(count_rows(db,
+                          "SELECT COUNT(*) FROM sqlite_master"
+                          " WHERE name = 'plugin_queue_one_active'") == 1);
+  }
+  store::Database other(dir / "other.db");
+  other.exec_script("CREATE TABLE products (x)");
+  BOOST_TEST(!store::version_of_unrecorded_schema(other.handle()).has_value());
+  try {
+    store::migrate(other);
+    BOOST_ERROR("a foreign products table was accepted");
+  } catch (const store::DatabaseError& e) {
+    BOOST_TEST(std::string(e.what()).find("cannot apply migration 1") != std::string::npos,
+               e.what());
+  }
+  BOOST_TEST(count_rows(other, "SELECT COUNT(*) FROM schema_migrations") == 0);
+}
+
+// SQLITE_CORRUPT from any statement, and SQLITE_NOTADB at open, are damage, said as such.
+BOOST_AUTO_TEST_CASE(sqlite_damage_codes_become_database_damaged) {
+  TempDir dir;
+  auto path = dir / "s.db";
+  {
+    store::Database db(path);
+    store::migrate(db);
+    db.exec(
+        "INSERT INTO products (title, price_cents, created_at, updated_at)"
+        " VALUES ('a', 1, 'now', 'now')");
+  }
+  damage_page_of(path, "products");
+  store::Database db(path);
+  store::migrate(db);  // schema_migrations is intact
+  try {
+    count_rows(db, "SELECT COUNT(*) FROM products");
+    BOOST_ERROR("a damaged page was read");
+  } catch (const store::DatabaseDamaged& e) {
+    BOOST_TEST(e.sqlite_code() == SQLITE_CORRUPT);
+    BOOST_TEST(std::string(e.what()).find(path.string()) != std::string::npos);
+  }
+  auto damage = store::quick_check(db.handle());
+  BOOST_REQUIRE(!damage.empty());
+  BOOST_TEST(damage[0].find("***") == std::string::npos, damage[0]);
+
+  stoflow::testing::write_file(dir / "text.db", std::string(8192, 'x'));
+  try {
+    store::Database text(dir / "text.db");
+    BOOST_ERROR("a text file opened as a database");
+  } catch (const store::DatabaseDamaged& e) {
+    BOOST_TEST(e.sqlite_code() == SQLITE_NOTADB);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(dead_owners_files_are_swept_live_ones_and_strangers_kept) {
+  TempDir dir;
+  auto owners = dir / "owners";
+  store::LeaseOwner live(owners);
+  auto live_file = owners / (live.id() + ".lock");
+  BOOST_REQUIRE(fs::exists(live_file));
+  stoflow::testing::write_file(owners / "p999999-0123456789ab.lock", "");  // a killed host's
+  stoflow::testing::write_file(owners / "notes.txt", "");
+  stoflow::testing::write_file(owners / "Other.lock", "");
+  BOOST_TEST(store::LeaseOwner::remove_dead(owners) == 1);
+  BOOST_TEST(fs::exists(live_file));
+  BOOST_TEST(!fs::exists(owners / "p999999-0123456789ab.lock"));
+  BOOST_TEST(fs::exists(owners / "notes.txt"));
+  BOOST_TEST(fs::exists(owners / "Other.lock"));
+  BOOST_TEST(store::LeaseOwner::is_alive(owners, live.id()));
+  BOOST_TEST(!store::LeaseOwner::is_alive(owners, "p999999-0123456789ab"));
+  BOOST_TEST(store::LeaseOwner::remove_dead(dir / "none") == 0);
+}
+
+// Sweeps racing owners as they start: an owner, once constructed, holds the lock of the file its
+// name leads to, whatever the sweeper did between its open() and its flock().
+BOOST_AUTO_TEST_CASE(a_sweep_racing_new_owners_never_removes_a_live_one) {
+  TempDir dir;
+  auto owners = dir / "owners";
+  std::atomic<bool> stop = false;
+  std::atomic<int> swept = 0;
+  std::vector<std::thread> sweepers;
+  { store::LeaseOwner first(owners); }  // the directory exists before the sweepers start
+  for (int i = 0; i < 2; ++i) {
+    sweepers.emplace_back([&] {
+      while (!stop) swept += store::LeaseOwner::remove_dead(owners);
+    });
+  }
+  int lost = 0;
+  for (int i = 0; i < 3000; ++i) {
+    store::LeaseOwner owner(owners);
+    auto path = owners / (owner.id() + ".lock");
+    // Ours exactly when another open of the name cannot take the lock.
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    bool held = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+    if (fd >= 0) ::close(fd);
+    if (!held) ++lost;
+  }
+  stop = true;
+  for (auto& t : sweepers) t.join();
+  BOOST_TEST(lost == 0);
+  BOOST_TEST_MESSAGE("files swept while their owners started: " << swept.load());
 }
 
 BOOST_AUTO_TEST_CASE(transaction_rolls_back_unless_committed) {

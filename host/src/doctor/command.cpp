@@ -103,7 +103,9 @@ void print_usage(std::ostream& out) {
 Checks that each browser can start this host: for Chrome, Chromium, Edge, Brave, Vivaldi and
 Firefox, per user and system-wide, whether com.stoflow.companion.json is where the browser looks
 (the locations of installer/browsers.tsv), is valid, points to an executable stoflow-host and
-allows the StoFlow Companion extension; then checks the database. Each problem comes with a fix.
+allows the StoFlow Companion extension; then checks the database, read-only: whether it is intact
+(PRAGMA quick_check, about as long as reading the file once), and its schema version against this
+binary's. Each problem comes with a fix.
 
   --json                      print the report as JSON
   --browser NAME              only this browser (chrome, chromium, edge, brave, vivaldi, firefox,
@@ -112,8 +114,9 @@ allows the StoFlow Companion extension; then checks the database. Each problem c
                               --user-data-dir=DIR); repeatable
   --db PATH                   the database to check ($STOFLOW_DB wins, as for every command)
 
-Exit status: 0 every installed browser is registered and no manifest is broken, 1 otherwise,
-2 bad usage.
+Exit status: 0 every installed browser is registered, no manifest is broken and the database is
+usable (or not created yet), 1 otherwise (a damaged database, one written by a newer stoflow-host,
+a foreign or unreadable file), 2 bad usage.
 )";
 }
 

@@ -164,6 +164,7 @@ const char* to_string(BrowserStatus status) {
 }
 
 bool Report::ok() const {
+  if (database && database->failed()) return false;
   return std::none_of(browsers.begin(), browsers.end(),
                       [](const BrowserResult& b) { return b.failed(); });
 }

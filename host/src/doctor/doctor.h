@@ -58,8 +58,10 @@ struct Report {
   std::vector<BrowserResult> browsers;
   std::optional<DatabaseResult> database;
 
-  // The exit status contract: every browser that is installed is registered and every manifest
-  // present is sound. Database findings are reported but do not change it.
+  // The exit status contract: every browser that is installed is registered, every manifest
+  // present is sound, and the database is usable (missing, empty, ok, or older and to be
+  // migrated; not damaged, newer than this binary, foreign or unreadable). A database that is only
+  // too widely readable is a warning and does not change it.
   bool ok() const;
 };
 

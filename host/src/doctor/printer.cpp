@@ -46,9 +46,14 @@ const char* marker(ManifestState state) {
   return "?";
 }
 
+// A fix of several lines (commands to run one after the other) keeps them aligned.
 void print_problem(const Problem& problem, const std::string& indent, std::ostream& out) {
   out << indent << "problem: " << problem.message << "\n";
-  out << indent << "fix:     " << problem.fix << "\n";
+  std::string fix = problem.fix;
+  for (size_t at = fix.find('\n'); at != std::string::npos; at = fix.find('\n', at + 1)) {
+    fix.insert(at + 1, indent + "         ");
+  }
+  out << indent << "fix:     " << fix << "\n";
 }
 
 void print_host(const ManifestResult& manifest, std::ostream& out) {
@@ -101,16 +106,46 @@ std::string queue_counts(const DatabaseResult& db) {
   return text;
 }
 
-void print_database(const DatabaseResult& db, std::ostream& out) {
-  const char* status = !db.exists ? "none yet" : db.problems.empty() ? "ok" : "BAD";
-  out << "database: " << status << "\n";
-  out << "  file    " << db.location.path.string() << " (" << db.location.source << ")\n";
-  if (!db.exists) out << "  note: the host creates it the first time it runs\n";
-  if (db.mode) out << "  mode    " << format_mode(*db.mode) << "\n";
-  if (db.schema_version) {
-    out << "  schema  version " << *db.schema_version << "\n";
-    out << "  queues  " << queue_counts(db) << "\n";
+// BAD when the host cannot use the file, WARNING for a finding that does not stop it.
+const char* marker(const DatabaseResult& db) {
+  if (db.failed()) return "BAD";
+  if (!db.problems.empty()) return "WARNING";
+  if (db.state == DatabaseState::kMissing) return "none yet";
+  if (db.state == DatabaseState::kEmpty) return "empty";
+  return "ok";
+}
+
+std::string schema_line(const DatabaseResult& db) {
+  std::string version = std::to_string(*db.schema_version);
+  std::string ours = std::to_string(db.binary_schema_version);
+  switch (db.state) {
+    case DatabaseState::kOlder:
+      return "version " + version + ", older than this stoflow-host's " + ours +
+             ": migrated the next time the host opens it";
+    case DatabaseState::kUnrecorded:
+      return "not recorded (schema_migrations lost its rows), but the tables are exactly those of "
+             "version " +
+             version + ": recorded the next time the host opens it";
+    case DatabaseState::kNewer:
+      return "version " + version + ", newer than this stoflow-host's " + ours;
+    default:
+      return "version " + version + " (this stoflow-host's)";
   }
+}
+
+void print_database(const DatabaseResult& db, std::ostream& out) {
+  out << "database: " << marker(db) << "\n";
+  out << "  file    " << db.location.path.string() << " (" << db.location.source << ")\n";
+  if (db.state == DatabaseState::kMissing)
+    out << "  note: the host creates it the first time it runs\n";
+  if (db.mode) out << "  mode    " << format_mode(*db.mode) << "\n";
+  if (db.integrity_checked && db.damage.empty()) out << "  check   intact (PRAGMA quick_check)\n";
+  for (const auto& finding : db.damage) out << "  damage  " << finding << "\n";
+  if (db.state == DatabaseState::kEmpty) {
+    out << "  note: no tables yet; the host sets them up the first time it runs\n";
+  }
+  if (db.schema_version) out << "  schema  " << schema_line(db) << "\n";
+  if (!db.queues.empty()) out << "  queues  " << queue_counts(db) << "\n";
   for (const auto& problem : db.problems) print_problem(problem, "  ", out);
   out << "\n";
 }
@@ -135,11 +170,16 @@ void print_summary(const Report& report, std::ostream& out) {
     if (!part.empty()) parts += (parts.empty() ? "" : ", ") + part;
   }
   out << "Summary: " << (parts.empty() ? "no browser checked" : parts);
+  bool warning = false;
   if (report.database) {
-    const auto& db = *report.database;
-    out << "; database " << (!db.exists ? "none yet" : db.problems.empty() ? "ok" : "BAD");
+    out << "; database " << marker(*report.database);
+    warning = !report.database->problems.empty();
   }
-  out << (report.ok() ? ". Nothing to fix." : ". Fix the BAD and MISSING entries above.") << "\n";
+  if (!report.ok()) {
+    out << ". Fix the BAD and MISSING entries above.\n";
+  } else {
+    out << (warning ? ". Nothing is broken; see the WARNING above." : ". Nothing to fix.") << "\n";
+  }
 }
 
 }  // namespace

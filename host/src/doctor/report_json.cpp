@@ -56,9 +56,16 @@ json database_json(const DatabaseResult& db) {
           {"source", db.location.source},
           {"exists", db.exists},
           {"ok", db.problems.empty()},
+          {"usable", !db.failed()},
+          {"state", to_string(db.state)},
           {"mode", db.mode ? json(format_mode(*db.mode)) : json(nullptr)},
+          {"integrity",
+           {{"checked", db.integrity_checked},
+            {"intact", db.integrity_checked && db.damage.empty()},
+            {"damage", db.damage}}},
           {"schema_version", optional_or_null(db.schema_version)},
-          {"queues", db.schema_version ? json(db.queues) : json(nullptr)},
+          {"binary_schema_version", db.binary_schema_version},
+          {"queues", db.queues.empty() ? json(nullptr) : json(db.queues)},
           {"problems", problems_json(db.problems)}};
 }
 

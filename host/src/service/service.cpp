@@ -101,6 +101,10 @@ Service::Service(const Config& config)
 
 int Service::recover_dead_hosts(const std::string& self) {
   auto dir = store::owners_dir_for(config_.db_path);
+  // A host killed while it held no lease is named by no lease row, so only a
+  // sweep of the directory finds its file. Every front end calls this as it
+  // starts (and hosts every second): one open and flock per running host.
+  store::LeaseOwner::remove_dead(dir);
   return engine_->recover_dead_owners(
       self, [&](const std::string& owner) { return store::LeaseOwner::is_alive(dir, owner); });
 }

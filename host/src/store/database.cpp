@@ -14,8 +14,18 @@ namespace stoflow::store {
 
 namespace {
 
+std::filesystem::path file_of(sqlite3* db) {
+  const char* name = db ? sqlite3_db_filename(db, "main") : nullptr;
+  return name ? std::filesystem::path(name) : std::filesystem::path();
+}
+
 [[noreturn]] void fail(sqlite3* db, std::string_view what) {
-  throw DatabaseError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "no database"));
+  int code = db ? sqlite3_extended_errcode(db) : SQLITE_MISUSE;
+  std::string message = db ? sqlite3_errmsg(db) : "no database";
+  // Damage is said as such whichever statement ran into it, so that it is never
+  // mistaken for a bug or, worse, read as data (a schema version, say).
+  if (is_damage_code(code)) throw DatabaseDamaged(file_of(db), message, code & 0xff);
+  throw DatabaseError(std::string(what) + ": " + message);
 }
 
 void check(sqlite3* db, int rc, std::string_view what) {
@@ -42,6 +52,45 @@ void create_private_file(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+DatabaseDamaged::DatabaseDamaged(const std::filesystem::path& path, const std::string& detail,
+                                 int sqlite_code)
+    : AppError(ErrorCode::kInternal,
+               "the database is damaged: " + detail +
+                   (path.empty() ? std::string() : " (" + path.string() + ")") +
+                   "; stop every stoflow-host, then restore a backup or salvage it: run "
+                   "`stoflow-host doctor` to see how",
+               nlohmann::json{{"reason", "database_damaged"}}),
+      detail_(detail),
+      sqlite_code_(sqlite_code) {}
+
+bool is_damage_code(int result_code) {
+  int primary = result_code & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+std::vector<std::string> quick_check(sqlite3* db, int limit) {
+  std::vector<std::string> damage;
+  try {
+    Statement check(db, "PRAGMA quick_check(" + std::to_string(limit) + ")");
+    while (check.step()) {
+      // A row may hold several findings, one a line, under a "*** in database main ***" title.
+      std::string text = check.text(0);
+      size_t start = 0;
+      while (start <= text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(start, end - start);
+        if (!line.empty() && line != "ok" && line.rfind("*** ", 0) != 0) damage.push_back(line);
+        start = end + 1;
+      }
+    }
+  } catch (const DatabaseDamaged& e) {
+    // The check itself gave up on the damage: its findings so far say more, if any.
+    if (damage.empty()) damage.push_back(e.detail());
+  }
+  return damage;
+}
 
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
@@ -133,10 +182,18 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
   sqlite3_busy_timeout(handle_, 10000);
   // WAL lets the CLI and dashboard read while a browser host writes;
   // synchronous=FULL makes every acknowledged result survive a power cut.
-  exec_script(
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "PRAGMA foreign_keys=ON;");
+  // This is the first read of the file, where one that is no database fails;
+  // the destructor does not run for a constructor that throws.
+  try {
+    exec_script(
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=FULL;"
+        "PRAGMA foreign_keys=ON;");
+  } catch (...) {
+    sqlite3_close_v2(handle_);
+    handle_ = nullptr;
+    throw;
+  }
   auto signal = commit_signal_path(path);
   commit_signal_fd_ = ::open(signal.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (commit_signal_fd_ < 0) {
@@ -167,9 +224,13 @@ std::filesystem::path commit_signal_path(const std::filesystem::path& db_path) {
 
 void Database::exec_script(const std::string& sql) {
   char* error = nullptr;
-  if (sqlite3_exec(handle_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : "unknown error";
+  int rc = sqlite3_exec(handle_, sql.c_str(), nullptr, nullptr, &error);
+  if (rc != SQLITE_OK) {
+    std::string message = error ? error : sqlite3_errstr(rc);
     sqlite3_free(error);
+    // The first statement at open (PRAGMA journal_mode) is where a file that is
+    // no database at all, or has a destroyed first page, shows.
+    if (is_damage_code(rc)) throw DatabaseDamaged(path_, message, rc & 0xff);
     throw DatabaseError("SQL failed: " + message);
   }
 }

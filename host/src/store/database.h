@@ -8,6 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "util/errors.h"
 
 namespace stoflow::store {
 
@@ -122,5 +125,35 @@ class DatabaseError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The file is not a sound SQLite database: SQLite answered SQLITE_CORRUPT or
+// SQLITE_NOTADB, PRAGMA quick_check found damage, or schema_migrations holds
+// rows no stoflow-host writes. Nothing can be trusted from such a file (not even
+// its schema version), so every front end says "the database is damaged: ..."
+// and sends the seller to `stoflow-host doctor`, which says how to recover.
+// An AppError, so the CLI, the stdio JSON-RPC handler and the HTTP API pass
+// its message through unchanged; data.reason is "database_damaged".
+class DatabaseDamaged : public AppError {
+ public:
+  // `sqlite_code`: the primary result code that revealed it, 0 for our own checks.
+  DatabaseDamaged(const std::filesystem::path& path, const std::string& detail,
+                  int sqlite_code = 0);
+  const std::string& detail() const { return detail_; }
+  int sqlite_code() const { return sqlite_code_; }
+
+ private:
+  std::string detail_;
+  int sqlite_code_;
+};
+
+// True for the result codes that mean the file itself is damaged.
+bool is_damage_code(int result_code);
+
+// PRAGMA quick_check: the damage it finds, at most `limit` messages; empty when
+// the file is intact. It reads every page once (not the index cross-checks of
+// integrity_check), so it takes about as long as reading the file: well under
+// a second for a seller's database of tens of megabytes. A check that cannot
+// even run because of damage returns SQLite's message.
+std::vector<std::string> quick_check(sqlite3* db, int limit = 10);
 
 }  // namespace stoflow::store

@@ -21,6 +21,10 @@ class LeaseOwner {
   // True while the process holding `owner` runs. Cleans up the file of a dead one.
   static bool is_alive(const std::filesystem::path& dir, const std::string& owner);
 
+  // Removes the file of every owner that no process holds any more, leased or
+  // not: a host killed with SIGKILL cannot remove its own. Returns how many.
+  static int remove_dead(const std::filesystem::path& dir);
+
  private:
   std::filesystem::path dir_;
   std::string id_;

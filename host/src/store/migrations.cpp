@@ -1,5 +1,10 @@
 #include "store/migrations.h"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +22,8 @@ struct Migration {
 };
 
 // Append only: a released migration is never edited, a change is a new entry.
+// Names are never edited either: recorded_schema_version checks each recorded
+// row against them to tell damage from a real version.
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> list = {
       {1, "initial schema", R"SQL(
@@ -161,40 +168,198 @@ CREATE UNIQUE INDEX plugin_queue_one_active ON plugin_queue (product_id, platfor
   return list;
 }
 
+constexpr const char* kMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+
 void ensure_migrations_table(Database& db) {
-  db.exec_script(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  db.exec_script(kMigrationsTable);
 }
 
-}  // namespace
-
-int schema_version(Database& db) {
-  ensure_migrations_table(db);
-  auto q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  q.step();
-  return static_cast<int>(q.int64(0));
+std::filesystem::path file_of(sqlite3* db) {
+  const char* name = sqlite3_db_filename(db, "main");
+  return name ? std::filesystem::path(name) : std::filesystem::path();
 }
 
-void migrate(Database& db) {
-  int current = schema_version(db);
-  int latest = migrations().back().version;
-  if (current > latest) {
-    throw DatabaseError("the database has schema version " + std::to_string(current) +
-                        " but this stoflow-host only knows up to " + std::to_string(latest) +
-                        "; install a newer stoflow-host");
+[[noreturn]] void damaged(sqlite3* db, const std::string& detail) {
+  throw DatabaseDamaged(file_of(db), detail);
+}
+
+bool has_table(sqlite3* db, const char* name) {
+  Statement q(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  q.bind(1, name);
+  return q.step();
+}
+
+// sqlite_master without SQLite's own objects (sqlite_sequence, automatic
+// indexes), in a fixed order: what two databases must share to have one schema.
+using Schema = std::vector<std::array<std::string, 3>>;
+
+Schema schema_of(sqlite3* db) {
+  Schema schema;
+  Statement q(db,
+              "SELECT type, name, COALESCE(sql, '') FROM sqlite_master"
+              " WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name");
+  while (q.step()) schema.push_back({q.text(0), q.text(1), q.text(2)});
+  return schema;
+}
+
+void run_script(sqlite3* db, const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = error ? error : "unknown error";
+    sqlite3_free(error);
+    throw DatabaseError("SQL failed: " + message);
   }
+}
+
+// Run before believing what a database says about itself when that is surprising.
+void confirm_intact(Database& db) {
+  auto damage = quick_check(db.handle(), 1);
+  if (!damage.empty()) throw DatabaseDamaged(db.path(), "PRAGMA quick_check: " + damage.front());
+}
+
+// A database that holds exactly the tables of version N but no rows in
+// schema_migrations (the rows were lost to damage and the rest salvaged with
+// .dump) gets its rows back: the schema proves the migrations ran, and running
+// them again would only fail on tables that exist. Returns the version recorded.
+int adopt_unrecorded_schema(Database& db) {
+  if (!has_objects_besides_migrations(db.handle())) return 0;
+  auto version = version_of_unrecorded_schema(db.handle());
+  if (!version) return 0;  // not ours: migration 1 will say what is in the way
+  Transaction tx(db);
+  int current = recorded_schema_version(db.handle());
+  if (current != 0) return current;  // another process recorded it meanwhile
+  for (const auto& migration : migrations()) {
+    if (migration.version > *version) break;
+    db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            migration.version, migration.name, now_iso());
+  }
+  tx.commit();
+  log::warn(
+      "schema_migrations had no rows but the database holds exactly the tables of schema "
+      "version " +
+      std::to_string(*version) + " (salvaged after damage?): recorded it");
+  return *version;
+}
+
+void apply_migrations(Database& db) {
+  ensure_migrations_table(db);
+  int current = recorded_schema_version(db.handle());
+  int latest = latest_schema_version();
+  if (current > latest) {
+    // Random bytes in the page of schema_migrations can read as any version:
+    // only an intact file may be called newer.
+    confirm_intact(db);
+    throw DatabaseNewer("the database has schema version " + std::to_string(current) +
+                        " but this stoflow-host only knows up to " + std::to_string(latest) +
+                        "; install the newer stoflow-host that wrote it");
+  }
+  if (current == 0) current = adopt_unrecorded_schema(db);
   for (const auto& migration : migrations()) {
     if (migration.version <= current) continue;
     Transaction tx(db);
     // Another process may have applied it while we waited for the write lock.
-    if (schema_version(db) >= migration.version) continue;
-    db.exec_script(migration.sql);
+    if (recorded_schema_version(db.handle()) >= migration.version) continue;
+    try {
+      db.exec_script(migration.sql);
+    } catch (const DatabaseError& e) {
+      throw DatabaseError("cannot apply migration " + std::to_string(migration.version) + " (" +
+                          migration.name + "): " + e.what());
+    }
     db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             migration.version, migration.name, now_iso());
     tx.commit();
     log::info("applied migration " + std::to_string(migration.version) + " (" + migration.name +
               ")");
+  }
+}
+
+}  // namespace
+
+int latest_schema_version() {
+  return migrations().back().version;
+}
+
+int recorded_schema_version(sqlite3* db) {
+  if (!has_table(db, "schema_migrations")) return 0;
+  const auto& known = migrations();
+  int latest = latest_schema_version();
+  Statement rows(db,
+                 "SELECT version, typeof(version), name, typeof(name) FROM schema_migrations"
+                 " ORDER BY version");
+  std::set<int64_t> seen;
+  int64_t highest = 0;
+  while (rows.step()) {
+    if (rows.text(1) != "integer" || rows.text(3) != "text") {
+      damaged(db, "schema_migrations holds a row whose version or name is of the wrong type");
+    }
+    int64_t version = rows.int64(0);
+    std::string shown = std::to_string(version);
+    if (version < 1 || version > INT32_MAX) {
+      damaged(db, "schema_migrations holds version " + shown + ", which no stoflow-host writes");
+    }
+    if (version <= latest && rows.text(2) != known[static_cast<size_t>(version - 1)].name) {
+      damaged(db, "schema_migrations names version " + shown + " otherwise than stoflow-host does");
+    }
+    seen.insert(version);
+    highest = std::max(highest, version);
+  }
+  // Migrations run in order, each committed with its row: a gap among the
+  // versions this binary knows cannot be a real history.
+  for (int64_t version = 1; version <= std::min<int64_t>(highest, latest); ++version) {
+    if (!seen.contains(version)) {
+      damaged(db, "schema_migrations records version " + std::to_string(highest) +
+                      " but not version " + std::to_string(version));
+    }
+  }
+  return static_cast<int>(highest);
+}
+
+bool has_objects_besides_migrations(sqlite3* db) {
+  Statement q(db,
+              "SELECT 1 FROM sqlite_master WHERE name != 'schema_migrations'"
+              " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1");
+  return q.step();
+}
+
+std::optional<int> version_of_unrecorded_schema(sqlite3* db) {
+  Schema actual = schema_of(db);
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> scratch(raw, &sqlite3_close);
+  if (rc != SQLITE_OK) throw DatabaseError("cannot open an in-memory database");
+  // Each version's schema, built the way the host builds it.
+  run_script(scratch.get(), kMigrationsTable);
+  for (const auto& migration : migrations()) {
+    run_script(scratch.get(), migration.sql);
+    if (schema_of(scratch.get()) == actual) return migration.version;
+  }
+  return std::nullopt;
+}
+
+int schema_version(Database& db) {
+  ensure_migrations_table(db);
+  return recorded_schema_version(db.handle());
+}
+
+void migrate(Database& db) {
+  try {
+    apply_migrations(db);
+  } catch (const DatabaseNewer&) {
+    throw;  // already confirmed intact
+  } catch (const DatabaseError&) {
+    // A failure on a file that is not intact is the damage speaking (say rows of
+    // schema_migrations unreadable, so migration 1 meets tables that exist):
+    // report the damage, not the symptom.
+    std::vector<std::string> damage;
+    try {
+      damage = quick_check(db.handle(), 1);
+    } catch (const DatabaseError&) {
+      // The check could not run (busy, I/O): the first error says more.
+    }
+    if (!damage.empty()) throw DatabaseDamaged(db.path(), "PRAGMA quick_check: " + damage.front());
+    throw;
   }
 }
 
