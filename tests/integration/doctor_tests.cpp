@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(the_database_is_described_without_being_changed) {
   json db = m.doctor_json({"--browser", "firefox"}, 0)["database"];
   BOOST_TEST(db["exists"] == true);
   BOOST_TEST(db["path"] == m.env.at("STOFLOW_DB"));
-  BOOST_TEST(db["schema_version"] == 2);
+  BOOST_TEST(db["schema_version"] == 3);
   BOOST_TEST(db["mode"] == "0600");
   BOOST_TEST(db["queues"]["queued"] == 1);
   BOOST_TEST(db["queues"]["completed"] == 0);

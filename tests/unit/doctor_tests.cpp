@@ -534,7 +534,7 @@ BOOST_AUTO_TEST_CASE(schema_version_queue_counts_and_mode_are_read) {
   auto result = check_database({path, "STOFLOW_DB"});
   BOOST_TEST(result.exists);
   BOOST_TEST(result.problems.empty());
-  BOOST_TEST((result.schema_version == std::optional<int64_t>(2)));
+  BOOST_TEST((result.schema_version == std::optional<int64_t>(store::latest_schema_version())));
   BOOST_TEST(result.queues.at("queued") == 2);
   BOOST_TEST(result.queues.at("failed") == 1);
   BOOST_TEST(result.queues.at("completed") == 0);

@@ -157,6 +157,29 @@ UPDATE plugin_queue
 CREATE UNIQUE INDEX plugin_queue_one_active ON plugin_queue (product_id, platform)
   WHERE status IN ('queued', 'processing', 'paused');
 )SQL"},
+      {3, "listings can be deleted or sold", R"SQL(
+-- SQLite cannot widen a CHECK in place: the table is rebuilt, rows and ids kept.
+CREATE TABLE listings_v3 (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  product_id    INTEGER NOT NULL REFERENCES products(id),
+  platform      TEXT    NOT NULL,
+  status        TEXT    NOT NULL
+                CHECK (status IN ('pending', 'published', 'failed', 'deleted', 'sold')),
+  remote_id     TEXT,
+  url           TEXT,
+  error_message TEXT,
+  created_at    TEXT    NOT NULL,
+  updated_at    TEXT    NOT NULL,
+  published_at  TEXT,
+  UNIQUE (product_id, platform)
+);
+INSERT INTO listings_v3 (id, product_id, platform, status, remote_id, url, error_message,
+                         created_at, updated_at, published_at)
+  SELECT id, product_id, platform, status, remote_id, url, error_message,
+         created_at, updated_at, published_at FROM listings;
+DROP TABLE listings;
+ALTER TABLE listings_v3 RENAME TO listings;
+)SQL"},
   };
   return list;
 }
@@ -176,9 +199,13 @@ int schema_version(Database& db) {
   return static_cast<int>(q.int64(0));
 }
 
+int latest_schema_version() {
+  return migrations().back().version;
+}
+
 void migrate(Database& db) {
   int current = schema_version(db);
-  int latest = migrations().back().version;
+  int latest = latest_schema_version();
   if (current > latest) {
     throw DatabaseError("the database has schema version " + std::to_string(current) +
                         " but this stoflow-host only knows up to " + std::to_string(latest) +

@@ -7,5 +7,7 @@ namespace stoflow::store {
 // its own transaction together with its row in schema_migrations.
 void migrate(Database& db);
 int schema_version(Database& db);
+// The newest version this binary knows.
+int latest_schema_version();
 
 }  // namespace stoflow::store
