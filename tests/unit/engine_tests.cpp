@@ -262,6 +262,58 @@ BOOST_AUTO_TEST_CASE(an_operation_starts_only_from_a_listing_state_its_flow_name
   BOOST_TEST(count("SELECT COUNT(*) FROM listings") == 0);
 }
 
+// The dispatch path must cost the same with 100 or 100 000 operations queued
+// or finished. SQLite counts the work its statements do (VM steps), the rows
+// read by full scans and the sorts: deterministic figures, unlike time.
+BOOST_AUTO_TEST_CASE(dispatch_costs_the_same_whatever_the_size_of_the_tables) {
+  db.exec("PRAGMA synchronous=OFF");  // only to fill the tables quickly
+  int next = 0;
+  auto queue_more = [&](int count) {
+    for (int i = 0; i < count; ++i, ++next)
+      publish("testshop", product("item" + std::to_string(next), 0));
+  };
+  struct Cost {
+    double vm_steps_per_step = 0;
+    int64_t full_scan_steps = 0;
+    int64_t sorts = 0;
+  };
+  auto measure = [&] {
+    auto before = db.scan_counters();
+    int steps = 0;
+    for (int round = 0; round < 40; ++round) {
+      for (const auto& task : engine->lease("a", 10)) {
+        report("a", task["id"], round % 5 != 4, json{{"id", 9}, {"url", "https://shop/9"}},
+               {{"error_message", "flaky"}});
+        ++steps;
+      }
+      engine->ready_platforms();
+      engine->next_deadline_ms();
+      engine->expire_leases();
+      engine->foreign_owners("a");
+    }
+    auto after = db.scan_counters();
+    BOOST_REQUIRE(steps > 0);
+    return Cost{static_cast<double>(after.vm_steps - before.vm_steps) / steps,
+                after.full_scan_steps - before.full_scan_steps, after.sorts - before.sorts};
+  };
+
+  queue_more(60);
+  Cost small = measure();
+  queue_more(1500);
+  run_to_end("warm");  // 1500 operations finished, their steps and attempts kept
+  queue_more(1500);
+  Cost large = measure();
+
+  BOOST_TEST_MESSAGE("VM steps per step: " << small.vm_steps_per_step << " with 60 queued, "
+                                           << large.vm_steps_per_step << " with 1500 queued "
+                                           << "and 1500 finished");
+  BOOST_TEST(small.full_scan_steps == 0);
+  BOOST_TEST(large.full_scan_steps == 0);
+  BOOST_TEST(small.sorts == 0);
+  BOOST_TEST(large.sorts == 0);
+  BOOST_TEST(large.vm_steps_per_step <= small.vm_steps_per_step * 1.2);
+}
+
 BOOST_AUTO_TEST_CASE(three_failures_fail_the_step_queue_and_listing) {
   int64_t id = product("coat", 1);
   auto receipt = publish("vinted", id);

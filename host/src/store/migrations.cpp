@@ -180,6 +180,18 @@ INSERT INTO listings_v3 (id, product_id, platform, status, remote_id, url, error
 DROP TABLE listings;
 ALTER TABLE listings_v3 RENAME TO listings;
 )SQL"},
+      {4, "dispatch by index lookups only", R"SQL(
+-- Each platform's line, oldest first: the head is one index lookup whatever
+-- the number of queued or finished operations. The WHERE clauses are the
+-- ones the engine's queries use, word for word, so SQLite picks these.
+CREATE INDEX plugin_queue_line ON plugin_queue (platform, position)
+  WHERE status IN ('queued', 'processing', 'paused');
+CREATE INDEX plugin_tasks_legacy_line ON plugin_tasks (platform, position)
+  WHERE queue_id IS NULL AND status = 'pending';
+-- The next deadline: a lease that expires, a retry that becomes due.
+CREATE INDEX plugin_tasks_leased ON plugin_tasks (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX plugin_tasks_waiting ON plugin_tasks (available_at) WHERE status = 'pending';
+)SQL"},
   };
   return list;
 }

@@ -314,47 +314,65 @@ int64_t Engine::enqueue_legacy(const LegacyTask& task) {
 
 // ---------------------------------------------------------------------- leases
 
+// Platforms with work, found by skipping through the line indexes one
+// platform at a time: a few lookups per platform, however long its line.
 std::vector<std::string> Engine::active_platforms() {
   std::vector<std::string> platforms;
-  auto q = db_.query(std::string("SELECT platform FROM plugin_queue WHERE status IN ") +
-                     kActiveQueueStatuses +
-                     " UNION SELECT platform FROM plugin_tasks WHERE queue_id IS NULL"
-                     " AND status IN ('pending', 'processing') ORDER BY 1");
-  while (q.step()) platforms.push_back(q.text(0));
+  auto next_after = [&](const char* sql, const std::string& after) -> std::optional<std::string> {
+    auto q = db_.query(sql, after);
+    if (!q.step()) return std::nullopt;
+    return q.text(0);
+  };
+  for (const char* sql : {"SELECT platform FROM plugin_queue INDEXED BY plugin_queue_line"
+                          " WHERE status IN ('queued', 'processing', 'paused') AND platform > ?"
+                          " ORDER BY platform LIMIT 1",
+                          "SELECT platform FROM plugin_tasks INDEXED BY plugin_tasks_legacy_line"
+                          " WHERE queue_id IS NULL AND status = 'pending' AND platform > ?"
+                          " ORDER BY platform LIMIT 1"}) {
+    std::string after;
+    while (auto platform = next_after(sql, after)) {
+      platforms.push_back(*platform);
+      after = *platform;
+    }
+  }
+  std::sort(platforms.begin(), platforms.end());
+  platforms.erase(std::unique(platforms.begin(), platforms.end()), platforms.end());
   return platforms;
 }
 
 // The step of `platform` that may be handed out now, if any. Strict FIFO: the
 // oldest unfinished operation is the only candidate, so a step waiting for a
 // retry (or a paused operation) holds back the later ones of its platform.
+// Each query below is an index lookup (migration 4).
 std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t now) {
   auto busy = db_.query(
       "SELECT 1 FROM plugin_tasks WHERE platform = ? AND status = 'processing' LIMIT 1", platform);
   if (busy.step()) return std::nullopt;
 
-  auto head =
-      db_.query(std::string("SELECT kind, id, status FROM ("
-                            " SELECT 'queue' AS kind, id, status, position FROM plugin_queue"
-                            "  WHERE platform = ?1 AND status IN ") +
-                    kActiveQueueStatuses +
-                    " UNION ALL"
-                    " SELECT 'legacy', id, status, position FROM plugin_tasks"
-                    "  WHERE platform = ?1 AND queue_id IS NULL AND status = 'pending'"
-                    ") ORDER BY position LIMIT 1",
-                platform);
-  if (!head.step()) return std::nullopt;
-  std::string kind = head.text(0);
-  int64_t id = head.int64(1);
-  if (kind == "queue" && head.text(2) == "paused") return std::nullopt;
+  auto queue_head = db_.query(
+      "SELECT id, status, position FROM plugin_queue WHERE platform = ?"
+      " AND status IN ('queued', 'processing', 'paused') ORDER BY position LIMIT 1",
+      platform);
+  auto legacy_head = db_.query(
+      "SELECT id, available_at, position FROM plugin_tasks WHERE platform = ?"
+      " AND queue_id IS NULL AND status = 'pending' ORDER BY position LIMIT 1",
+      platform);
+  bool has_queue = queue_head.step();
+  bool has_legacy = legacy_head.step();
+  if (has_legacy && (!has_queue || legacy_head.int64(2) < queue_head.int64(2))) {
+    if (legacy_head.int64(1) > now) return std::nullopt;
+    return legacy_head.int64(0);
+  }
+  if (!has_queue) return std::nullopt;
+  int64_t queue_id = queue_head.int64(0);
+  if (queue_head.text(1) == "paused") return std::nullopt;
 
-  auto task = kind == "legacy"
-                  ? db_.query("SELECT id, available_at FROM plugin_tasks WHERE id = ?", id)
-                  : db_.query(
-                        "SELECT id, available_at FROM plugin_tasks WHERE queue_id = ?"
-                        " AND status = 'pending' ORDER BY id LIMIT 1",
-                        id);
+  auto task = db_.query(
+      "SELECT id, available_at FROM plugin_tasks WHERE queue_id = ?"
+      " AND status = 'pending' ORDER BY id LIMIT 1",
+      queue_id);
   if (!task.step()) {
-    log::warn("queue " + id_str(id) + " is active but has no pending step");
+    log::warn("queue " + id_str(queue_id) + " is active but has no pending step");
     return std::nullopt;
   }
   if (task.int64(1) > now) return std::nullopt;
@@ -428,13 +446,15 @@ json Engine::lease(const std::string& owner, int limit, Held held_mode) {
   now = now_ms();
   json tasks = json::array();
   if (held_mode == Held::kListedAgain) {
+    // At most one step per platform: sorting them here costs nothing.
     auto held = db_.query(
-        "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
-        " AND lease_expires_at > ? ORDER BY position",
+        "SELECT position, id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
+        " AND lease_expires_at > ?",
         owner, now);
-    std::vector<int64_t> held_ids;
-    while (held.step()) held_ids.push_back(held.int64(0));
-    for (int64_t id : held_ids) {
+    std::vector<std::pair<int64_t, int64_t>> held_ids;
+    while (held.step()) held_ids.emplace_back(held.int64(0), held.int64(1));
+    std::sort(held_ids.begin(), held_ids.end());
+    for (auto [position, id] : held_ids) {
       if (static_cast<int>(tasks.size()) >= limit) break;
       tasks.push_back(task_view(id));
     }
@@ -696,7 +716,7 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
   if (!held_by_caller || earlier_attempt) {
     auto prior = db_.query(
         "SELECT response FROM task_attempts WHERE task_id = ? AND request_hash = ?"
-        " AND response IS NOT NULL ORDER BY id DESC LIMIT 1",
+        " AND response IS NOT NULL ORDER BY attempt DESC, id DESC LIMIT 1",
         task->id, report.fingerprint);
     if (prior.step()) return json::parse(prior.text(0));
   }
@@ -756,9 +776,11 @@ int Engine::release_owner(const std::string& owner, const std::string& reason) {
 
 int Engine::expire_leases_locked(int64_t now) {
   std::vector<int64_t> ids;
+  // Two range reads of the leased index; an OR would read the whole table.
   auto q = db_.query(
-      "SELECT id FROM plugin_tasks WHERE status = 'processing'"
-      " AND (lease_expires_at IS NULL OR lease_expires_at <= ?)",
+      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?"
+      " UNION ALL SELECT id FROM plugin_tasks WHERE status = 'processing'"
+      " AND lease_expires_at IS NULL",
       now);
   while (q.step()) ids.push_back(q.int64(0));
   for (int64_t id : ids) {
@@ -804,14 +826,18 @@ std::vector<std::string> Engine::ready_platforms() {
 }
 
 std::optional<int64_t> Engine::next_deadline_ms() {
-  auto q = db_.query(
-      "SELECT MIN(t) FROM ("
-      " SELECT MIN(lease_expires_at) AS t FROM plugin_tasks WHERE status = 'processing'"
-      " UNION ALL"
-      " SELECT MIN(available_at) FROM plugin_tasks WHERE status = 'pending' AND available_at > ?)",
+  // Two MIN() lookups on partial indexes (migration 4).
+  std::optional<int64_t> earliest;
+  auto lease =
+      db_.query("SELECT MIN(lease_expires_at) FROM plugin_tasks WHERE status = 'processing'");
+  if (lease.step() && !lease.is_null(0)) earliest = lease.int64(0);
+  auto retry = db_.query(
+      "SELECT MIN(available_at) FROM plugin_tasks WHERE status = 'pending' AND available_at > ?",
       now_ms());
-  if (!q.step() || q.is_null(0)) return std::nullopt;
-  return q.int64(0);
+  if (retry.step() && !retry.is_null(0)) {
+    earliest = std::min(earliest.value_or(INT64_MAX), retry.int64(0));
+  }
+  return earliest;
 }
 
 // ------------------------------------------------------------- seller actions
