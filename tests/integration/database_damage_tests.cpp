@@ -44,6 +44,14 @@ int64_t db_integer(const std::string& path, const std::string& sql) {
   return value;
 }
 
+// The newest migration of this binary, and what undoes it (it only added indexes): a test of
+// "older" or "newer" names the versions around it. A new migration changes these two lines.
+constexpr int kNewestSchema = 4;
+constexpr const char* kUndoNewestMigration =
+    "DROP INDEX plugin_queue_line; DROP INDEX plugin_tasks_legacy_line;"
+    " DROP INDEX plugin_tasks_leased; DROP INDEX plugin_tasks_waiting;"
+    " DELETE FROM schema_migrations WHERE version = 4";
+
 void db_exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   BOOST_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
@@ -210,7 +218,7 @@ BOOST_AUTO_TEST_CASE(the_salvage_doctor_prints_works) {
   BOOST_REQUIRE(salvaged_report.exit_code == 0);
   json salvaged = json::parse(salvaged_report.out)["database"];
   BOOST_TEST(salvaged["state"] == "unrecorded");
-  BOOST_TEST(salvaged["schema_version"] == 2);
+  BOOST_TEST(salvaged["schema_version"] == kNewestSchema);
   BOOST_TEST(salvaged["mode"] == "0600");
   BOOST_TEST(salvaged["queues"]["queued"] == 1);
 
@@ -221,8 +229,8 @@ BOOST_AUTO_TEST_CASE(the_salvage_doctor_prints_works) {
   BOOST_TEST(json::parse(products.out).size() == 1u);
   json healed = doctor_json(env, 0);
   BOOST_TEST(healed["state"] == "ok");
-  BOOST_TEST(healed["schema_version"] == 2);
-  BOOST_TEST(db_integer(db, "SELECT COUNT(*) FROM schema_migrations") == 2);
+  BOOST_TEST(healed["schema_version"] == kNewestSchema);
+  BOOST_TEST(db_integer(db, "SELECT COUNT(*) FROM schema_migrations") == kNewestSchema);
 }
 
 // Defect 6a: a damaged index that every command reads (the lease-owner index, read at start-up to
@@ -284,25 +292,27 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_and_doctor_says_so) {
   std::string db = settled_database(env);
   db_exec(db,
           "INSERT INTO schema_migrations (version, name, applied_at)"
-          " VALUES (3, 'from the future', '2030-01-01T00:00:00Z')");
+          " VALUES (99, 'from the future', '2030-01-01T00:00:00Z')");
   std::string before = snapshot(db);
   auto r = env.cli({"queues"});
   BOOST_TEST(r.exit_code == 1);
-  BOOST_TEST(contains(r.err, "schema version 3"), r.err);
+  BOOST_TEST(contains(r.err, "schema version 99"), r.err);
   BOOST_TEST(contains(r.err, "install the newer stoflow-host"), r.err);
   BOOST_TEST(!contains(r.err, "damaged"), r.err);
 
   json report = doctor_json(env, 1);
   BOOST_TEST(report["state"] == "newer");
-  BOOST_TEST(report["schema_version"] == 3);
-  BOOST_TEST(report["binary_schema_version"] == 2);
+  BOOST_TEST(report["schema_version"] == 99);
+  BOOST_TEST(report["binary_schema_version"] == kNewestSchema);
   BOOST_TEST(report["integrity"]["intact"] == true);
   BOOST_REQUIRE(report["problems"].size() == 1u);
   BOOST_TEST(report["problems"][0]["code"] == "database_newer");
   BOOST_TEST(contains(report["problems"][0]["message"], "written by a newer stoflow-host"));
   auto text = env.cli({"doctor", "--browser", "firefox"});
   BOOST_TEST(text.exit_code == 1);
-  BOOST_TEST(contains(text.out, "schema  version 3, newer than this stoflow-host's 2"), text.out);
+  BOOST_TEST(contains(text.out, "schema  version 99, newer than this stoflow-host's " +
+                                    std::to_string(kNewestSchema)),
+             text.out);
   BOOST_TEST(snapshot(db) == before, "the newer database was changed");
 }
 
@@ -338,12 +348,11 @@ BOOST_AUTO_TEST_CASE(doctor_copes_with_any_file_and_changes_none) {
   // An older schema (migration 2 undone): doctor says it will be migrated, and it is.
   fs::remove(db);
   settled_database(env);
-  db_exec(db,
-          "DROP INDEX plugin_queue_one_active; DELETE FROM schema_migrations WHERE version = 2");
+  db_exec(db, kUndoNewestMigration);
   std::string older_bytes = snapshot(db);
   json older = doctor_json(env, 0);
   BOOST_TEST(older["state"] == "older");
-  BOOST_TEST(older["schema_version"] == 1);
+  BOOST_TEST(older["schema_version"] == kNewestSchema - 1);
   BOOST_TEST(snapshot(db) == older_bytes, "doctor migrated the database");
   auto text = env.cli({"doctor", "--browser", "firefox"});
   BOOST_TEST(contains(text.out, "migrated the next time the host opens it"), text.out);

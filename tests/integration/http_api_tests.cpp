@@ -257,6 +257,15 @@ BOOST_AUTO_TEST_CASE(errors_are_json_with_protocol_codes) {
              std::string::npos);
   expect(api.post("/api/vinted/publish", json{{"product_id", "1"}}), 400, -32602);
   expect(api.post("/api/plugin/tasks/77/result", json{{"success", true}}), 404, -32000);
+  expect(api.post("/api/operations", json{{"platform", "vinted"},
+                                          {"operation", "delete_listing"},
+                                          {"product_id", product}}),
+         400, -32602);
+  expect(api.post("/api/operations", json::array()), 400, -32602);
+  expect(api.post("/api/operations", json{{"platform", "vinted"},
+                                          {"operation", "publish_product"},
+                                          {"product_id", product}}),
+         422, -32005);  // through to the engine, which names what the product lacks
   auto incomplete = api.post("/api/vinted/publish", json{{"product_id", product}});
   expect(incomplete, 422, -32005);
   BOOST_TEST(incomplete.second["error"]["data"]["missing_fields"] == json({"vinted.status_id"}));

@@ -149,6 +149,32 @@ BOOST_AUTO_TEST_CASE(a_message_of_millions_of_values_is_refused_before_it_costs_
   BOOST_TEST(peak_kib < 300 * 1024);
 }
 
+BOOST_AUTO_TEST_CASE(operations_are_enqueued_by_name) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("named", {500});
+  HostProcess host(env.env);
+  json unknown = host.call(
+      "operations.enqueue",
+      {{"platform", "vinted"}, {"operation", "explode_listing"}, {"product_id", product}});
+  BOOST_TEST(unknown["error"]["code"] == -32602);
+  BOOST_TEST(unknown["error"]["message"].get<std::string>().find("publish_product") !=
+             std::string::npos);
+  BOOST_TEST(host.call("operations.enqueue", {{"platform", "vinted"},
+                                              {"operation", "publish_product"},
+                                              {"product_id", product},
+                                              {"params", "x"}})["error"]["code"] == -32602);
+  json receipt = host.result_of(
+      "operations.enqueue",
+      {{"platform", "vinted"}, {"operation", "publish_product"}, {"product_id", product}});
+  BOOST_TEST(receipt["status"] == "pending");
+  json queue = host.result_of("queues.get", {{"queue_id", receipt["queue_id"]}});
+  BOOST_TEST(queue["operation"] == "publish_product");
+  // The alias and the generic name are one operation: a second is refused.
+  json again = host.call("products.publish", {{"platform", "vinted"}, {"product_id", product}});
+  BOOST_TEST(again["error"]["code"] == -32002);
+  BOOST_TEST(again["error"]["data"]["queue_id"] == receipt["queue_id"]);
+}
+
 BOOST_AUTO_TEST_CASE(a_header_split_across_writes_is_reassembled) {
   HostEnv env;
   HostProcess host(env.env);

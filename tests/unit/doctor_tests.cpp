@@ -538,7 +538,7 @@ BOOST_AUTO_TEST_CASE(schema_version_queue_counts_and_mode_are_read) {
   auto result = check_database({path, "STOFLOW_DB"});
   BOOST_TEST(result.exists);
   BOOST_TEST(result.problems.empty());
-  BOOST_TEST((result.schema_version == std::optional<int64_t>(2)));
+  BOOST_TEST((result.schema_version == std::optional<int64_t>(store::latest_schema_version())));
   BOOST_TEST(result.queues.at("queued") == 2);
   BOOST_TEST(result.queues.at("failed") == 1);
   BOOST_TEST(result.queues.at("completed") == 0);
@@ -684,31 +684,34 @@ BOOST_AUTO_TEST_CASE(the_schema_version_is_compared_with_this_binarys) {
   {
     store::Database db(path);
     db.exec_script(
-        "DROP INDEX plugin_queue_one_active; DELETE FROM schema_migrations WHERE version = 2");
+        "DROP INDEX plugin_queue_line; DROP INDEX plugin_tasks_legacy_line;"
+        " DROP INDEX plugin_tasks_leased; DROP INDEX plugin_tasks_waiting;"
+        " DELETE FROM schema_migrations WHERE version = 4");
   }
   auto older = check_database({path, "--db"});
   BOOST_TEST(older.state == DatabaseState::kOlder);
-  BOOST_TEST((older.schema_version == std::optional<int64_t>(1)));
+  BOOST_TEST((older.schema_version == std::optional<int64_t>(3)));
   BOOST_TEST(older.problems.empty());
   Report older_report = report_for(world, path);
   BOOST_TEST(older_report.ok());
   BOOST_TEST(text_of(older_report)
-                 .find("version 1, older than this stoflow-host's 2: migrated the "
+                 .find("version 3, older than this stoflow-host's 4: migrated the "
                        "next time the host opens it") != std::string::npos);
 
   {
     store::Database db(path);
     store::migrate(db);
-    db.exec("INSERT INTO schema_migrations VALUES (3, 'from a newer host', 'x')");
+    db.exec("INSERT INTO schema_migrations VALUES (99, 'from a newer host', 'x')");
   }
   auto newer = check_database({path, "--db"});
   BOOST_TEST(newer.state == DatabaseState::kNewer);
-  BOOST_TEST((newer.schema_version == std::optional<int64_t>(3)));
+  BOOST_TEST((newer.schema_version == std::optional<int64_t>(99)));
   BOOST_REQUIRE(newer.problems.size() == 1u);
   BOOST_TEST(newer.problems[0].code == "database_newer");
   BOOST_TEST(newer.queues.at("queued") == 1);
   BOOST_TEST(!report_for(world, path).ok());
-  BOOST_TEST(to_json(report_for(world, path))["database"]["binary_schema_version"] == 2);
+  BOOST_TEST(to_json(report_for(world, path))["database"]["binary_schema_version"] ==
+             store::latest_schema_version());
 
   {
     store::Database db(path);
@@ -716,7 +719,7 @@ BOOST_AUTO_TEST_CASE(the_schema_version_is_compared_with_this_binarys) {
   }
   auto unrecorded = check_database({path, "--db"});
   BOOST_TEST(unrecorded.state == DatabaseState::kUnrecorded);
-  BOOST_TEST((unrecorded.schema_version == std::optional<int64_t>(2)));
+  BOOST_TEST((unrecorded.schema_version == std::optional<int64_t>(store::latest_schema_version())));
   BOOST_TEST(report_for(world, path).ok());
 }
 

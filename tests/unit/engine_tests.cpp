@@ -13,21 +13,22 @@ using stoflow::testing::TempDir;
 
 namespace {
 
-// A second platform, added the way eBay or Etsy will be: one generator, no
-// engine change. Two steps: create, then confirm.
-class TestShop final : public workflow::StepGenerator {
+// A second platform, added the way eBay or Etsy will be: flows registered in
+// the registry, no engine change. Publish is two steps (create, then
+// confirm); delete is one.
+class TestShopFlow : public workflow::Flow {
  public:
   std::string platform() const override { return "testshop"; }
-  bool supports(const std::string& op) const override { return op == workflow::kPublishProduct; }
-  std::vector<std::string> missing_fields(const store::Product& p,
-                                          const std::string&) const override {
+  std::vector<std::string> missing_fields(const store::Product& p) const override {
     return p.title.empty() ? std::vector<std::string>{"title"} : std::vector<std::string>{};
   }
-  json initial_context(const store::Product&, const std::string&) const override {
-    return json::object();
-  }
-  std::optional<workflow::StepSpec> next_step(const std::string&,
-                                              const workflow::OperationState& s) const override {
+};
+
+class TestShopPublish final : public TestShopFlow {
+ public:
+  std::string operation() const override { return workflow::kPublishProduct; }
+  workflow::ListingRule listing_rule() const override { return workflow::publish_rule(); }
+  std::optional<workflow::StepSpec> next_step(const workflow::FlowState& s) const override {
     if (!s.accumulated.contains("item_id")) {
       return workflow::StepSpec{
           "create", "POST", "/items", workflow::BodyKind::kJson, {{"title", s.product.title}}};
@@ -39,8 +40,7 @@ class TestShop final : public workflow::StepGenerator {
     }
     return std::nullopt;
   }
-  json accumulate(const std::string&, const std::string& step, const json& r,
-                  json acc) const override {
+  json accumulate(const std::string& step, const json& r, json acc) const override {
     if (step == "create") {
       if (!r.contains("id")) throw workflow::ResponseError("no id");
       acc["item_id"] = r["id"];
@@ -49,9 +49,29 @@ class TestShop final : public workflow::StepGenerator {
     }
     return acc;
   }
-  int total_steps(const std::string&, const store::Product&) const override { return 2; }
-  workflow::ListingOutcome outcome(const json& acc) const override {
-    return {acc["item_id"].dump(), acc["url"]};
+  int total_steps(const workflow::FlowState&) const override { return 2; }
+  std::optional<workflow::ListingOutcome> outcome(const workflow::FlowState& s) const override {
+    return workflow::ListingOutcome{s.accumulated["item_id"].dump(), s.accumulated["url"]};
+  }
+};
+
+// Reads the listing it acts on from the state the engine hands it.
+class TestShopDelete final : public TestShopFlow {
+ public:
+  std::string operation() const override { return workflow::kDeleteListing; }
+  workflow::ListingRule listing_rule() const override { return workflow::delete_rule(); }
+  std::optional<workflow::StepSpec> next_step(const workflow::FlowState& s) const override {
+    if (s.accumulated.contains("deleted")) return std::nullopt;
+    return workflow::StepSpec{"delete", "DELETE", "/items/" + s.listing.remote_id,
+                              workflow::BodyKind::kNone, json::object()};
+  }
+  json accumulate(const std::string&, const json&, json acc) const override {
+    acc["deleted"] = true;
+    return acc;
+  }
+  int total_steps(const workflow::FlowState&) const override { return 1; }
+  std::optional<workflow::ListingOutcome> outcome(const workflow::FlowState&) const override {
+    return std::nullopt;
   }
 };
 
@@ -66,7 +86,8 @@ struct EngineFixture {
   EngineFixture() {
     store::migrate(db);
     registry.add(std::make_unique<workflow::VintedPublish>());
-    registry.add(std::make_unique<TestShop>());
+    registry.add(std::make_unique<TestShopPublish>());
+    registry.add(std::make_unique<TestShopDelete>());
     make_engine({});
   }
 
@@ -104,6 +125,10 @@ struct EngineFixture {
     return engine->report(owner, r);
   }
 
+  workflow::EnqueueReceipt publish(const std::string& platform, int64_t product_id) {
+    return engine->enqueue(platform, workflow::kPublishProduct, product_id);
+  }
+
   int64_t count(const std::string& sql) {
     auto q = db.query(sql);
     q.step();
@@ -138,7 +163,7 @@ BOOST_FIXTURE_TEST_SUITE(engine_suite, EngineFixture)
 
 BOOST_AUTO_TEST_CASE(publish_creates_listing_queue_and_only_the_first_step) {
   int64_t id = product("jeans", 3);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   BOOST_TEST(receipt.product_id == id);
   BOOST_TEST(receipt.message.find("queue #" + std::to_string(receipt.queue_id)) !=
              std::string::npos);
@@ -154,7 +179,7 @@ BOOST_AUTO_TEST_CASE(publish_creates_listing_queue_and_only_the_first_step) {
 BOOST_AUTO_TEST_CASE(an_incomplete_product_is_refused_and_nothing_is_created) {
   int64_t id = product("bare", 0);
   try {
-    engine->publish("vinted", id);
+    publish("vinted", id);
     BOOST_FAIL("published a product without photos");
   } catch (const AppError& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kIncomplete));
@@ -162,13 +187,13 @@ BOOST_AUTO_TEST_CASE(an_incomplete_product_is_refused_and_nothing_is_created) {
   }
   BOOST_TEST(count("SELECT COUNT(*) FROM plugin_queue") == 0);
   BOOST_TEST(count("SELECT COUNT(*) FROM listings") == 0);
-  BOOST_CHECK_THROW(engine->publish("vinted", 999), AppError);
-  BOOST_CHECK_THROW(engine->publish("nowhere", id), AppError);
+  BOOST_CHECK_THROW(publish("vinted", 999), AppError);
+  BOOST_CHECK_THROW(publish("nowhere", id), AppError);
 }
 
 BOOST_AUTO_TEST_CASE(a_full_publish_ends_with_a_published_listing) {
   int64_t id = product("jeans", 2);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json last = run_to_end("a");
   BOOST_TEST(last["queue_status"] == "completed");
   BOOST_TEST(last["next_task_id"].is_null());
@@ -181,12 +206,117 @@ BOOST_AUTO_TEST_CASE(a_full_publish_ends_with_a_published_listing) {
   BOOST_TEST(listing["status"] == "published");
   BOOST_TEST(listing["remote_id"] == "4242");
   BOOST_TEST(listing["url"] == "https://www.vinted.fr/items/4242");
-  BOOST_CHECK_THROW(engine->publish("vinted", id), AppError);  // already published
+  BOOST_CHECK_THROW(publish("vinted", id), AppError);  // already published
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_delete_leaves_the_listing_published) {
+  int64_t id = product("lamp", 0);
+  publish("testshop", id);
+  run_to_end("a");
+  BOOST_TEST(engine->listings(id)[0]["status"] == "published");
+
+  auto receipt = engine->enqueue("testshop", workflow::kDeleteListing, id);
+  BOOST_TEST(engine->listings(id)[0]["status"] == "published");  // still online while it runs
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    json tasks = engine->lease("a", 10);
+    BOOST_REQUIRE(tasks.size() == 1);
+    BOOST_TEST(tasks[0]["operation"] == "delete_listing");
+    BOOST_TEST(tasks[0]["path"] == "/items/9");  // the flow saw the listing's remote id
+    report("a", tasks[0]["id"], false, nullptr, {{"error_message", "HTTP 500 from the shop"}});
+  }
+  json queue = engine->queue(receipt.queue_id, false);
+  BOOST_TEST(queue["status"] == "failed");
+  json listing = engine->listings(id)[0];
+  BOOST_TEST(listing["status"] == "published");
+  BOOST_TEST(listing["remote_id"] == "9");
+  BOOST_TEST(listing["error_message"] == "HTTP 500 from the shop");
+
+  // The listing is still published, so the seller may try again; this time it goes.
+  engine->retry_queue(receipt.queue_id);
+  run_to_end("a");
+  listing = engine->listings(id)[0];
+  BOOST_TEST(listing["status"] == "deleted");
+  BOOST_TEST(listing["remote_id"] == "9");  // kept: what was deleted stays known
+  BOOST_TEST(listing["error_message"].is_null());
+  BOOST_CHECK_THROW(engine->enqueue("testshop", workflow::kDeleteListing, id), AppError);
+  BOOST_CHECK_THROW(publish("testshop", id), AppError);  // a deleted listing is relisted
+}
+
+BOOST_AUTO_TEST_CASE(an_operation_starts_only_from_a_listing_state_its_flow_names) {
+  int64_t id = product("vase", 0);
+  try {
+    engine->enqueue("testshop", workflow::kDeleteListing, id);
+    BOOST_FAIL("deleted a listing that does not exist");
+  } catch (const AppError& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kWrongState));
+    BOOST_TEST(std::string(e.what()).find("not listed") != std::string::npos);
+  }
+  try {
+    engine->enqueue("testshop", "explode_listing", id);
+    BOOST_FAIL("queued an unknown operation");
+  } catch (const AppError& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kInvalidParams));
+    BOOST_TEST(std::string(e.what()).find("delete_listing, publish_product") != std::string::npos);
+  }
+  BOOST_TEST(count("SELECT COUNT(*) FROM plugin_queue") == 0);
+  BOOST_TEST(count("SELECT COUNT(*) FROM listings") == 0);
+}
+
+// The dispatch path must cost the same with 100 or 100 000 operations queued
+// or finished. SQLite counts the work its statements do (VM steps), the rows
+// read by full scans and the sorts: deterministic figures, unlike time.
+BOOST_AUTO_TEST_CASE(dispatch_costs_the_same_whatever_the_size_of_the_tables) {
+  db.exec("PRAGMA synchronous=OFF");  // only to fill the tables quickly
+  int next = 0;
+  auto queue_more = [&](int count) {
+    for (int i = 0; i < count; ++i, ++next)
+      publish("testshop", product("item" + std::to_string(next), 0));
+  };
+  struct Cost {
+    double vm_steps_per_step = 0;
+    int64_t full_scan_steps = 0;
+    int64_t sorts = 0;
+  };
+  auto measure = [&] {
+    auto before = db.scan_counters();
+    int steps = 0;
+    for (int round = 0; round < 40; ++round) {
+      for (const auto& task : engine->lease("a", 10)) {
+        report("a", task["id"], round % 5 != 4, json{{"id", 9}, {"url", "https://shop/9"}},
+               {{"error_message", "flaky"}});
+        ++steps;
+      }
+      engine->ready_platforms();
+      engine->next_deadline_ms();
+      engine->expire_leases();
+      engine->foreign_owners("a");
+    }
+    auto after = db.scan_counters();
+    BOOST_REQUIRE(steps > 0);
+    return Cost{static_cast<double>(after.vm_steps - before.vm_steps) / steps,
+                after.full_scan_steps - before.full_scan_steps, after.sorts - before.sorts};
+  };
+
+  queue_more(60);
+  Cost small = measure();
+  queue_more(1500);
+  run_to_end("warm");  // 1500 operations finished, their steps and attempts kept
+  queue_more(1500);
+  Cost large = measure();
+
+  BOOST_TEST_MESSAGE("VM steps per step: " << small.vm_steps_per_step << " with 60 queued, "
+                                           << large.vm_steps_per_step << " with 1500 queued "
+                                           << "and 1500 finished");
+  BOOST_TEST(small.full_scan_steps == 0);
+  BOOST_TEST(large.full_scan_steps == 0);
+  BOOST_TEST(small.sorts == 0);
+  BOOST_TEST(large.sorts == 0);
+  BOOST_TEST(large.vm_steps_per_step <= small.vm_steps_per_step * 1.2);
 }
 
 BOOST_AUTO_TEST_CASE(three_failures_fail_the_step_queue_and_listing) {
   int64_t id = product("coat", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   for (int attempt = 1; attempt <= 3; ++attempt) {
     json tasks = engine->lease("a", 10);
     BOOST_REQUIRE(tasks.size() == 1);
@@ -207,9 +337,9 @@ BOOST_AUTO_TEST_CASE(three_failures_fail_the_step_queue_and_listing) {
 BOOST_AUTO_TEST_CASE(strict_fifo_per_platform_while_other_platforms_go_on) {
   int64_t first = product("first", 1);
   int64_t second = product("second", 1);
-  auto q1 = engine->publish("vinted", first);
-  auto q2 = engine->publish("vinted", second);
-  auto shop = engine->publish("testshop", second);
+  auto q1 = publish("vinted", first);
+  auto q2 = publish("vinted", second);
+  auto shop = publish("testshop", second);
 
   json tasks = engine->lease("a", 10);
   BOOST_REQUIRE(tasks.size() == 2);  // one per platform
@@ -242,8 +372,8 @@ BOOST_AUTO_TEST_CASE(a_delayed_retry_blocks_the_platform_until_due) {
   make_engine({.lease_ms = 600000, .retry_delay_ms = 60000});
   int64_t first = product("first", 1);
   int64_t second = product("second", 1);
-  engine->publish("vinted", first);
-  engine->publish("vinted", second);
+  publish("vinted", first);
+  publish("vinted", second);
   json t = engine->lease("a", 10);
   report("a", t[0]["id"], false, nullptr, {{"error_message", "503"}});
   BOOST_TEST(engine->lease("a", 10).empty());
@@ -253,7 +383,7 @@ BOOST_AUTO_TEST_CASE(a_delayed_retry_blocks_the_platform_until_due) {
 
 BOOST_AUTO_TEST_CASE(a_repeated_result_is_applied_once_and_answered_the_same) {
   int64_t id = product("shoes", 2);
-  engine->publish("vinted", id);
+  publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json first = report("a", t["id"], true, {{"id", 11}});
   json second = report("a", t["id"], true, {{"id", 11}});
@@ -273,7 +403,7 @@ BOOST_AUTO_TEST_CASE(a_repeated_result_is_applied_once_and_answered_the_same) {
 
 BOOST_AUTO_TEST_CASE(results_are_only_taken_from_the_lease_holder) {
   int64_t id = product("bag", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   // Not handed out yet.
   BOOST_CHECK_THROW(report("a", receipt.task_id, true, {{"id", 1}}), AppError);
   engine->lease("a", 10);
@@ -285,7 +415,7 @@ BOOST_AUTO_TEST_CASE(results_are_only_taken_from_the_lease_holder) {
 BOOST_AUTO_TEST_CASE(an_expired_lease_counts_as_an_attempt_and_ends_failed) {
   make_engine({.lease_ms = 0});
   int64_t id = product("crash", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   for (int i = 0; i < 3; ++i) {
     json tasks = engine->lease("a", 10);
     BOOST_REQUIRE(tasks.size() == 1);
@@ -300,7 +430,7 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_counts_as_an_attempt_and_ends_failed) {
 BOOST_AUTO_TEST_CASE(a_result_after_expiry_is_refused) {
   make_engine({.lease_ms = 0});
   int64_t id = product("late", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   engine->lease("a", 10);
   try {
     report("a", receipt.task_id, true, {{"id", 5}});
@@ -313,7 +443,7 @@ BOOST_AUTO_TEST_CASE(a_result_after_expiry_is_refused) {
 
 BOOST_AUTO_TEST_CASE(a_closed_connection_releases_its_leases) {
   int64_t id = product("hat", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   engine->lease("gone", 10);
   BOOST_TEST(engine->release_owner("gone", "connection closed") == 1);
   json again = engine->lease("next", 10);
@@ -325,8 +455,8 @@ BOOST_AUTO_TEST_CASE(a_closed_connection_releases_its_leases) {
 BOOST_AUTO_TEST_CASE(dead_owners_are_recovered_live_ones_kept) {
   int64_t a = product("a", 1);
   int64_t b = product("b", 1);
-  engine->publish("vinted", a);
-  engine->publish("testshop", b);
+  publish("vinted", a);
+  publish("testshop", b);
   engine->lease("dead", 1);
   engine->lease("alive", 1);
   int released =
@@ -337,7 +467,7 @@ BOOST_AUTO_TEST_CASE(dead_owners_are_recovered_live_ones_kept) {
 
 BOOST_AUTO_TEST_CASE(session_expiry_pauses_without_using_attempts) {
   int64_t id = product("dress", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json r = report("a", t["id"], false, {{"code", 100}}, {{"http_status", 401}});
   BOOST_TEST(r["queue_status"] == "paused");
@@ -358,7 +488,7 @@ BOOST_AUTO_TEST_CASE(session_expiry_pauses_without_using_attempts) {
 
 BOOST_AUTO_TEST_CASE(rate_limit_delays_without_using_attempts) {
   int64_t id = product("skirt", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json r = report("a", t["id"], false, nullptr,
                   {{"error_kind", "rate_limited"}, {"retry_after", 30}, {"http_status", 429}});
@@ -369,7 +499,7 @@ BOOST_AUTO_TEST_CASE(rate_limit_delays_without_using_attempts) {
 
 BOOST_AUTO_TEST_CASE(a_refused_request_fails_at_once) {
   int64_t id = product("belt", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json r = report("a", t["id"], false, nullptr,
                   {{"error_kind", "refused"}, {"error_message", "path leaves origin"}});
@@ -378,7 +508,7 @@ BOOST_AUTO_TEST_CASE(a_refused_request_fails_at_once) {
 
 BOOST_AUTO_TEST_CASE(an_unreadable_success_counts_as_a_failed_attempt) {
   int64_t id = product("scarf", 1);
-  engine->publish("vinted", id);
+  publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json r = report("a", t["id"], true, {{"unexpected", true}});
   BOOST_TEST(r["status"] == "pending");
@@ -387,7 +517,7 @@ BOOST_AUTO_TEST_CASE(an_unreadable_success_counts_as_a_failed_attempt) {
 
 BOOST_AUTO_TEST_CASE(cancel_then_retry_resumes_where_it_stopped) {
   int64_t id = product("boots", 2);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   report("a", t["id"], true, {{"id", 70}});
   engine->lease("a", 10);  // photo 2 in flight
@@ -411,7 +541,7 @@ BOOST_AUTO_TEST_CASE(legacy_tasks_run_without_step_generation) {
   int64_t legacy = engine->enqueue_legacy({"vinted", "sync_wardrobe", "GET", "/api/v2/wardrobe",
                                            workflow::BodyKind::kNone, json::object()});
   int64_t id = product("later", 1);
-  engine->publish("vinted", id);
+  publish("vinted", id);
   json tasks = engine->lease("a", 10);
   BOOST_REQUIRE(tasks.size() == 1);
   BOOST_TEST(tasks[0]["id"] == legacy);  // older, so first
@@ -427,8 +557,8 @@ BOOST_AUTO_TEST_CASE(legacy_tasks_run_without_step_generation) {
 BOOST_AUTO_TEST_CASE(queue_listing_filters_and_validates) {
   int64_t a = product("a", 1);
   int64_t b = product("b", 1);
-  engine->publish("vinted", a);
-  engine->publish("testshop", b);
+  publish("vinted", a);
+  publish("testshop", b);
   BOOST_TEST(engine->queues({}).size() == 2);
   BOOST_TEST(engine->queues({.platform = "testshop"}).size() == 1);
   BOOST_TEST(engine->queues({.status = "completed"}).empty());
@@ -439,12 +569,12 @@ BOOST_AUTO_TEST_CASE(queue_listing_filters_and_validates) {
 
 BOOST_AUTO_TEST_CASE(a_retry_never_lists_a_product_twice) {
   int64_t id = product("twice", 1);
-  auto first = engine->publish("vinted", id);
+  auto first = publish("vinted", id);
   for (int i = 0; i < 3; ++i) {
     json t = engine->lease("a", 10)[0];
     report("a", t["id"], false, nullptr, {{"error_message", "down"}});
   }
-  auto second = engine->publish("vinted", id);  // the seller publishes it anew
+  auto second = publish("vinted", id);  // the seller publishes it anew
   BOOST_CHECK_THROW(engine->retry_queue(first.queue_id), AppError);
   run_to_end("a");
   BOOST_TEST(engine->listings(id)[0]["status"] == "published");
@@ -455,7 +585,7 @@ BOOST_AUTO_TEST_CASE(a_retry_never_lists_a_product_twice) {
 
 BOOST_AUTO_TEST_CASE(a_report_for_an_earlier_attempt_is_not_applied_to_the_next) {
   int64_t id = product("echo", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];
   json first = report("a", t["id"], false, nullptr, {{"error_message", "timeout"}, {"attempt", 1}});
   json again = engine->lease("a", 10)[0];
@@ -470,7 +600,7 @@ BOOST_AUTO_TEST_CASE(a_fresh_result_of_an_earlier_hand_out_completes_the_step) {
   // The executor was still uploading attempt 1 when its host died; the new
   // host handed the step out again; the upload's result arrives now.
   int64_t id = product("late", 1);
-  engine->publish("vinted", id);
+  publish("vinted", id);
   json t = engine->lease("old", 10)[0];
   engine->release_owner("old", "killed");
   engine->lease("new", 10);
@@ -482,7 +612,7 @@ BOOST_AUTO_TEST_CASE(a_fresh_result_of_an_earlier_hand_out_completes_the_step) {
 BOOST_AUTO_TEST_CASE(identical_failures_without_attempt_count_once_per_hand_out) {
   // The seed's polling plugin resends the same failure for each attempt.
   int64_t id = product("seed", 1);
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   for (int attempt = 1; attempt <= 3; ++attempt) {
     json t = engine->lease("a", 10)[0];
     BOOST_TEST(t["attempt"] == attempt);
@@ -496,7 +626,7 @@ BOOST_AUTO_TEST_CASE(a_step_too_large_for_a_browser_message_fails_at_once) {
   json big = testing::vinted_product("novel", {"big.png"});
   big["description"] = std::string(1'200'000, 'a');
   int64_t id = products.import(json::array({big}), dir.path(), nullptr)[0];
-  auto receipt = engine->publish("vinted", id);
+  auto receipt = publish("vinted", id);
   json t = engine->lease("a", 10)[0];  // the photo step is small
   report("a", t["id"], true, {{"id", 1}});
   BOOST_TEST(engine->lease("a", 10).empty());  // the draft would not fit
@@ -511,7 +641,7 @@ BOOST_AUTO_TEST_CASE(a_processing_row_without_a_lease_does_not_block_forever) {
       "INSERT INTO plugin_tasks (task_type, platform, http_method, path, status)"
       " VALUES ('legacy', 'vinted', 'GET', '/x', 'processing')");
   int64_t id = product("after", 1);
-  engine->publish("vinted", id);
+  publish("vinted", id);
   json tasks = engine->lease("a", 10);
   BOOST_REQUIRE(tasks.size() == 1);
   BOOST_TEST(tasks[0]["task_type"] == "legacy");  // handed out again, attempt 2

@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(database_is_created_private_durable_and_migrated) {
   {
     store::Database db(path);
     store::migrate(db);
-    BOOST_TEST(store::schema_version(db) == 2);
+    BOOST_TEST(store::schema_version(db) == store::latest_schema_version());
     auto mode = db.query("PRAGMA journal_mode");
     mode.step();
     BOOST_TEST(mode.text(0) == "wal");
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(database_is_created_private_durable_and_migrated) {
   store::migrate(again);
   auto count = again.query("SELECT COUNT(*) FROM schema_migrations");
   count.step();
-  BOOST_TEST(count.int64(0) == 2);
+  BOOST_TEST(count.int64(0) == store::latest_schema_version());
 }
 
 BOOST_AUTO_TEST_CASE(seed_columns_of_both_tables_exist) {
@@ -112,7 +112,8 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_not_damaged) {
   store::migrate(db);
   db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')");
   BOOST_CHECK_THROW(store::migrate(db), store::DatabaseNewer);
-  BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") == 3);
+  BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") ==
+             store::latest_schema_version() + 1);
 }
 
 // What random bytes in the page of schema_migrations can read as: none of it is a version.
@@ -120,7 +121,7 @@ BOOST_AUTO_TEST_CASE(schema_rows_no_host_writes_are_damage_not_a_version) {
   TempDir dir;
   store::Database db(dir / "s.db");
   store::migrate(db);
-  BOOST_TEST(store::latest_schema_version() == 2);
+  BOOST_TEST(store::schema_version(db) == store::latest_schema_version());
   auto damaged = [&](const char* sql) {
     store::Transaction tx(db);  // undone after each case
     db.exec_script(sql);
@@ -134,10 +135,18 @@ BOOST_AUTO_TEST_CASE(schema_rows_no_host_writes_are_damage_not_a_version) {
     }
   };
   damaged("UPDATE schema_migrations SET name = 'garbled' WHERE version = 1");
-  damaged("DELETE FROM schema_migrations WHERE version = 1");  // 2 without 1
+  // 2 without 1, and tables that prove no version.
+  damaged("DELETE FROM schema_migrations WHERE version = 1; CREATE TABLE stray (x)");
   damaged("INSERT INTO schema_migrations VALUES (-4, 'initial schema', 'x')");
   damaged("INSERT INTO schema_migrations VALUES (4294967296, 'future', 'x')");
   damaged("UPDATE schema_migrations SET name = x'00ff' WHERE version = 2");
+  {
+    // A gap on an intact file whose tables are exactly the newest schema: the rows come back.
+    db.exec("DELETE FROM schema_migrations WHERE version < ?", store::latest_schema_version());
+    BOOST_CHECK_THROW(store::recorded_schema_version(db.handle()), store::SchemaRowsMissing);
+    store::migrate(db);
+    BOOST_TEST(store::recorded_schema_version(db.handle()) == store::latest_schema_version());
+  }
   // A newer host's rows past ours, without a gap below, are a version.
   store::Transaction tx(db);
   db.exec("INSERT INTO schema_migrations VALUES (7, 'future', 'x')");
@@ -152,18 +161,23 @@ BOOST_AUTO_TEST_CASE(lost_schema_rows_are_recorded_only_for_an_exact_schema) {
     store::Database db(dir / "s.db");
     store::migrate(db);
     db.exec("DELETE FROM schema_migrations");
-    BOOST_TEST((store::version_of_unrecorded_schema(db.handle()) == std::optional<int>(2)));
+    BOOST_TEST((store::version_of_unrecorded_schema(db.handle()) ==
+                std::optional<int>(store::latest_schema_version())));
     store::migrate(db);
-    BOOST_TEST(store::schema_version(db) == 2);
-    BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") == 2);
+    BOOST_TEST(store::schema_version(db) == store::latest_schema_version());
+    BOOST_TEST(count_rows(db, "SELECT COUNT(*) FROM schema_migrations") ==
+               store::latest_schema_version());
 
     db.exec("DELETE FROM schema_migrations");
-    db.exec_script("DROP INDEX plugin_queue_one_active");  // version 1's tables
+    // Version 3's tables: migration 4 only added indexes.
+    db.exec_script(
+        "DROP INDEX plugin_queue_line; DROP INDEX plugin_tasks_legacy_line;"
+        " DROP INDEX plugin_tasks_leased; DROP INDEX plugin_tasks_waiting");
     store::migrate(db);
-    BOOST_TEST(store::schema_version(db) == 2);
+    BOOST_TEST(store::schema_version(db) == store::latest_schema_version());
     BOOST_TEST(count_rows(db,
                           "SELECT COUNT(*) FROM sqlite_master"
-                          " WHERE name = 'plugin_queue_one_active'") == 1);
+                          " WHERE name = 'plugin_queue_line'") == 1);
   }
   store::Database other(dir / "other.db");
   other.exec_script("CREATE TABLE products (x)");

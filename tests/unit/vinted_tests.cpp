@@ -32,6 +32,8 @@ store::Product product_with_photos(int photos) {
   return p;
 }
 
+const workflow::ListingState kNotListed{};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(vinted_suite)
@@ -45,13 +47,13 @@ BOOST_AUTO_TEST_CASE(price_is_a_decimal_string) {
 BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   VintedPublish vinted;
   auto product = product_with_photos(2);
-  json context = vinted.initial_context(product, workflow::kPublishProduct);
+  json context = vinted.initial_context(product, json::object());
   BOOST_TEST(context["temp_uuid"].get<std::string>().size() == 36);
   BOOST_TEST(context["upload_session_id"] != context["temp_uuid"]);
   json acc = json::object();
 
   for (int i = 0; i < 2; ++i) {
-    auto step = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
+    auto step = vinted.next_step({product, kNotListed, acc, context});
     BOOST_REQUIRE(step);
     BOOST_TEST(step->step == "upload_photo_" + std::to_string(i + 1));
     BOOST_TEST(step->http_method == "POST");
@@ -61,12 +63,12 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
     BOOST_TEST(step->payload["photo[temp_uuid]"] == context["temp_uuid"]);
     BOOST_TEST(step->payload["photo[file]"]["$blob"] == product.images[i].sha256);
     BOOST_TEST(step->payload["photo[file]"]["size"] == product.images[i].size);
-    acc = vinted.accumulate(workflow::kPublishProduct, step->step,
+    acc = vinted.accumulate(step->step,
                             {{"id", 500 + i}, {"url", "https://img/" + std::to_string(i)}}, acc);
   }
   BOOST_TEST(acc["photo_ids"] == json({500, 501}));
 
-  auto draft = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
+  auto draft = vinted.next_step({product, kNotListed, acc, context});
   BOOST_REQUIRE(draft);
   BOOST_TEST(draft->step == "create_draft");
   BOOST_TEST(draft->path == "/api/v2/item_upload/drafts");
@@ -84,9 +86,8 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   BOOST_TEST(draft->payload["parcel"].is_null());
   BOOST_TEST(draft->payload["upload_session_id"] == context["upload_session_id"]);
 
-  acc = vinted.accumulate(workflow::kPublishProduct, "create_draft", {{"draft", {{"id", 9001}}}},
-                          acc);
-  auto completion = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
+  acc = vinted.accumulate("create_draft", {{"draft", {{"id", 9001}}}}, acc);
+  auto completion = vinted.next_step({product, kNotListed, acc, context});
   BOOST_REQUIRE(completion);
   BOOST_TEST(completion->path == "/api/v2/item_upload/drafts/9001/completion");
   BOOST_TEST(completion->payload["push_up"] == false);
@@ -95,68 +96,62 @@ BOOST_AUTO_TEST_CASE(walks_photos_then_draft_then_completion) {
   BOOST_TEST(completion->payload["draft"]["id"].is_null());  // the path names the draft
   BOOST_TEST(completion->payload["parcel"].is_null());
 
-  acc =
-      vinted.accumulate(workflow::kPublishProduct, "complete_draft",
-                        {{"item", {{"id", 777}, {"url", "https://www.vinted.fr/items/777"}}}}, acc);
-  BOOST_TEST(!vinted.next_step(workflow::kPublishProduct, {product, acc, context}));
-  auto outcome = vinted.outcome(acc);
-  BOOST_TEST(outcome.remote_id == "777");
-  BOOST_TEST(outcome.url == "https://www.vinted.fr/items/777");
+  acc = vinted.accumulate(
+      "complete_draft", {{"item", {{"id", 777}, {"url", "https://www.vinted.fr/items/777"}}}}, acc);
+  BOOST_TEST(!vinted.next_step({product, kNotListed, acc, context}));
+  auto outcome = vinted.outcome({product, kNotListed, acc, context});
+  BOOST_REQUIRE(outcome);
+  BOOST_TEST(outcome->remote_id == "777");
+  BOOST_TEST(outcome->url == "https://www.vinted.fr/items/777");
 }
 
 BOOST_AUTO_TEST_CASE(accepts_the_seed_result_shapes) {
   VintedPublish vinted;
-  json acc =
-      vinted.accumulate("publish_product", "upload_photo_1", {{"photo_id", 123}}, json::object());
-  acc = vinted.accumulate("publish_product", "upload_photo_2", {{"photo", {{"id", 456}}}}, acc);
+  json acc = vinted.accumulate("upload_photo_1", {{"photo_id", 123}}, json::object());
+  acc = vinted.accumulate("upload_photo_2", {{"photo", {{"id", 456}}}}, acc);
   BOOST_TEST(acc["photo_ids"] == json({123, 456}));
-  acc = vinted.accumulate("publish_product", "create_draft", {{"id", 55}}, acc);
+  acc = vinted.accumulate("create_draft", {{"id", 55}}, acc);
   BOOST_TEST(acc["draft_id"] == 55);
-  acc = vinted.accumulate("publish_product", "complete_draft",
+  acc = vinted.accumulate("complete_draft",
                           {{"id", 987654321}, {"url", "https://vinted.fr/items/987654321"}}, acc);
-  BOOST_TEST(vinted.outcome(acc).remote_id == "987654321");
+  auto product = product_with_photos(2);
+  BOOST_TEST(vinted.outcome({product, kNotListed, acc, json::object()})->remote_id == "987654321");
   BOOST_TEST(acc["listing_created"] == true);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_photo_result_twice_stays_one_photo) {
   VintedPublish vinted;
-  json acc = vinted.accumulate("publish_product", "upload_photo_1", {{"id", 1}}, json::object());
-  acc = vinted.accumulate("publish_product", "upload_photo_1", {{"id", 1}}, acc);
+  json acc = vinted.accumulate("upload_photo_1", {{"id", 1}}, json::object());
+  acc = vinted.accumulate("upload_photo_1", {{"id", 1}}, acc);
   BOOST_TEST(acc["photo_ids"].size() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_response_without_ids_is_an_error) {
   VintedPublish vinted;
-  BOOST_CHECK_THROW(
-      vinted.accumulate("publish_product", "upload_photo_1", {{"ok", true}}, json::object()),
-      workflow::ResponseError);
-  BOOST_CHECK_THROW(
-      vinted.accumulate("publish_product", "create_draft", json::array(), json::object()),
-      workflow::ResponseError);
-  BOOST_CHECK_THROW(
-      vinted.accumulate("publish_product", "complete_draft", {{"item", nullptr}}, json::object()),
-      workflow::ResponseError);
+  BOOST_CHECK_THROW(vinted.accumulate("upload_photo_1", {{"ok", true}}, json::object()),
+                    workflow::ResponseError);
+  BOOST_CHECK_THROW(vinted.accumulate("create_draft", json::array(), json::object()),
+                    workflow::ResponseError);
+  BOOST_CHECK_THROW(vinted.accumulate("complete_draft", {{"item", nullptr}}, json::object()),
+                    workflow::ResponseError);
 }
 
 BOOST_AUTO_TEST_CASE(ids_that_would_steer_a_path_are_refused_where_read) {
   VintedPublish vinted;
   for (const json& id : {json("1#"), json("1?x=y#"), json("../9"), json(""), json("12a"), json(0),
                          json(-3), json(1.5), json(true), json::object()}) {
-    BOOST_CHECK_THROW(vinted.accumulate("publish_product", "create_draft",
-                                        {{"draft", {{"id", id}}}}, json::object()),
+    BOOST_CHECK_THROW(vinted.accumulate("create_draft", {{"draft", {{"id", id}}}}, json::object()),
                       workflow::ResponseError);
-    BOOST_CHECK_THROW(
-        vinted.accumulate("publish_product", "complete_draft", {{"item", {{"id", id}}}}, json()),
-        workflow::ResponseError);
+    BOOST_CHECK_THROW(vinted.accumulate("complete_draft", {{"item", {{"id", id}}}}, json()),
+                      workflow::ResponseError);
   }
-  json acc =
-      vinted.accumulate("publish_product", "create_draft", {{"draft", {{"id", "42"}}}}, json());
+  json acc = vinted.accumulate("create_draft", {{"draft", {{"id", "42"}}}}, json());
   BOOST_TEST(acc["draft_id"] == "42");
   auto product = product_with_photos(0);
-  json context = vinted.initial_context(product, workflow::kPublishProduct);
+  json context = vinted.initial_context(product, json::object());
   // A draft id stored by an older version is still encoded into one segment.
   acc["draft_id"] = "7?x#";
-  auto step = vinted.next_step(workflow::kPublishProduct, {product, acc, context});
+  auto step = vinted.next_step({product, kNotListed, acc, context});
   BOOST_REQUIRE(step);
   BOOST_TEST(step->path == "/api/v2/item_upload/drafts/7%3Fx%23/completion");
 }
@@ -173,17 +168,16 @@ BOOST_AUTO_TEST_CASE(a_value_stays_one_path_segment) {
 BOOST_AUTO_TEST_CASE(lists_what_a_product_lacks) {
   VintedPublish vinted;
   store::Product empty;
-  auto missing = vinted.missing_fields(empty, workflow::kPublishProduct);
+  auto missing = vinted.missing_fields(empty);
   std::set<std::string> names(missing.begin(), missing.end());
   for (const char* field : {"title", "description", "price_cents", "images", "vinted.catalog_id",
                             "vinted.status_id", "vinted.package_size_id"}) {
     BOOST_TEST(names.contains(field), field);
   }
   auto complete = product_with_photos(1);
-  BOOST_TEST(vinted.missing_fields(complete, workflow::kPublishProduct).empty());
+  BOOST_TEST(vinted.missing_fields(complete).empty());
   complete.attributes["vinted"]["brand_id"] = "Levi's";
-  BOOST_TEST(vinted.missing_fields(complete, workflow::kPublishProduct) ==
-             std::vector<std::string>{"vinted.brand_id"});
+  BOOST_TEST(vinted.missing_fields(complete) == std::vector<std::string>{"vinted.brand_id"});
 }
 
 BOOST_AUTO_TEST_CASE(classifies_vinted_failures) {

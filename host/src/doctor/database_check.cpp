@@ -154,13 +154,19 @@ void inspect(ReadOnlyConnection& db, DatabaseResult& result) {
                                "creates a new database"});
     return;
   }
-  int version = store::recorded_schema_version(db.handle());  // DatabaseDamaged when implausible
+  int version = 0;
+  std::string lost;
+  try {
+    version = store::recorded_schema_version(db.handle());  // DatabaseDamaged when implausible
+  } catch (const store::SchemaRowsMissing& e) {
+    lost = e.detail();  // the host writes them again if the tables prove the version
+  }
   if (version == 0) {
     auto matching = store::version_of_unrecorded_schema(db.handle());
     if (!matching) {
-      set_damaged(result,
-                  "schema_migrations has no rows, and the tables are not those of any schema "
-                  "version this stoflow-host knows");
+      set_damaged(result, lost.empty() ? "schema_migrations has no rows, and the tables are not "
+                                         "those of any schema version this stoflow-host knows"
+                                       : lost);
       return;
     }
     compare_versions(result, *matching);

@@ -366,6 +366,14 @@ void ApiServer::add_routes() {
     }
     return results;
   });
+  add_json("POST", "/api/operations", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    if (!body.is_object()) {
+      throw invalid_params(
+          "the body must be {\"platform\": ..., \"operation\": ..., \"product_id\": ...}");
+    }
+    return call("operations.enqueue", body);
+  });
   add_json("GET", "/api/queues", [this](const httplib::Request& req) {
     return call("queues.list", query_params(req, {"product_id", "limit"}, {"status", "platform"}));
   });

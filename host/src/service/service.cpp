@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-json publish_receipt(const workflow::PublishReceipt& r) {
+json enqueue_receipt(const workflow::EnqueueReceipt& r) {
   return {{"product_id", r.product_id}, {"status", "pending"},    {"message", r.message},
           {"listing_id", r.listing_id}, {"queue_id", r.queue_id}, {"task_id", r.task_id}};
 }
@@ -219,10 +219,22 @@ void Service::register_methods() {
                 {"data", base64_encode(data)},
                 {"eof", offset + static_cast<int64_t>(bytes.size()) >= size}};
   };
+  methods_["operations.enqueue"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    const json& options = p.any("params");
+    if (!options.is_null() && !options.is_object()) {
+      throw AppError(ErrorCode::kInvalidParams, "\"params\" must be an object",
+                     json{{"param", "params"}});
+    }
+    return enqueue_receipt(engine_->enqueue(p.string("platform"), p.string("operation"),
+                                            p.integer("product_id", 1, INT64_MAX),
+                                            options.is_null() ? json::object() : options));
+  };
+  // The seed's name for the first operation, kept as an alias.
   methods_["products.publish"] = [this](const json& params, const Caller&) {
     Params p(params);
-    return publish_receipt(
-        engine_->publish(p.string("platform"), p.integer("product_id", 1, INT64_MAX)));
+    return enqueue_receipt(engine_->enqueue(p.string("platform"), workflow::kPublishProduct,
+                                            p.integer("product_id", 1, INT64_MAX)));
   };
   methods_["products.get"] = [this](const json& params, const Caller&) {
     Params p(params);

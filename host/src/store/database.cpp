@@ -92,17 +92,24 @@ std::vector<std::string> quick_check(sqlite3* db, int limit) {
   return damage;
 }
 
+Statement::Statement(Database& owner, sqlite3_stmt* stmt, std::string_view sql)
+    : owner_(&owner), db_(owner.handle()), stmt_(stmt), sql_(sql) {}
+
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc != SQLITE_OK) fail(db, "prepare failed for `" + std::string(sql) + "`");
 }
 
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::Statement(Statement&& other) noexcept
+    : owner_(other.owner_), db_(other.db_), stmt_(other.stmt_), sql_(other.sql_) {
   other.stmt_ = nullptr;
 }
 
 Statement::~Statement() {
-  sqlite3_finalize(stmt_);
+  if (stmt_ && owner_)
+    owner_->release(sql_, stmt_);
+  else
+    sqlite3_finalize(stmt_);
 }
 
 Statement& Statement::bind(int index, int64_t value) {
@@ -205,6 +212,9 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
 }
 
 Database::~Database() {
+  for (auto& [sql, statements] : idle_statements_) {
+    for (sqlite3_stmt* stmt : statements) sqlite3_finalize(stmt);
+  }
   if (handle_) sqlite3_close_v2(handle_);
   if (commit_signal_fd_ >= 0) ::close(commit_signal_fd_);
 }
@@ -216,6 +226,44 @@ int Database::after_commit(void* self, sqlite3* db, const char* schema, int wal_
   if (wal_pages >= 1000)
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   return SQLITE_OK;
+}
+
+std::pair<sqlite3_stmt*, std::string_view> Database::acquire(std::string_view sql) {
+  auto it = idle_statements_.find(std::string(sql));
+  if (it == idle_statements_.end()) it = idle_statements_.emplace(std::string(sql), 0).first;
+  std::string_view key = it->first;  // stable: map nodes never move
+  if (!it->second.empty()) {
+    sqlite3_stmt* stmt = it->second.back();
+    it->second.pop_back();
+    return {stmt, key};
+  }
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(handle_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) fail(handle_, "prepare failed for `" + std::string(sql) + "`");
+  return {stmt, key};
+}
+
+void Database::release(std::string_view sql, sqlite3_stmt* stmt) {
+  scan_counters_.full_scan_steps += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+  scan_counters_.sorts += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_SORT, 1);
+  scan_counters_.vm_steps += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  // A statement in use when the same SQL was asked for again (a nested read)
+  // comes back as a second copy; keep a few, not an unbounded pile.
+  auto it = idle_statements_.find(std::string(sql));
+  if (it == idle_statements_.end() || it->second.size() >= 4) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  it->second.push_back(stmt);
+}
+
+int64_t Database::data_version() {
+  auto q = query("PRAGMA data_version");
+  q.step();
+  return q.int64(0);
 }
 
 std::filesystem::path commit_signal_path(const std::filesystem::path& db_path) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/errors.h"
@@ -18,6 +19,10 @@ class Database;
 
 class Statement {
  public:
+  // Borrows `stmt` from `owner`'s cache, which takes it back (reset, bindings
+  // cleared) when the statement goes out of scope.
+  Statement(Database& owner, sqlite3_stmt* stmt, std::string_view sql);
+  // Prepares `sql` on a bare connection (doctor's read-only one); finalized at the end.
   Statement(sqlite3* db, std::string_view sql);
   ~Statement();
   Statement(Statement&& other) noexcept;
@@ -59,8 +64,10 @@ class Statement {
   std::optional<int64_t> optional_int64(int column) const;
 
  private:
+  Database* owner_ = nullptr;
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  std::string_view sql_;  // the cache's key, owned by the cache
 };
 
 class Database {
@@ -75,7 +82,8 @@ class Database {
 
   template <typename... Args>
   Statement query(std::string_view sql, Args&&... args) {
-    Statement statement(handle_, sql);
+    auto [stmt, key] = acquire(sql);
+    Statement statement(*this, stmt, key);
     statement.bind_all(std::forward<Args>(args)...);
     return statement;
   }
@@ -92,12 +100,32 @@ class Database {
   const std::filesystem::path& path() const { return path_; }
   sqlite3* handle() const { return handle_; }
 
+  // Rows read by full-table scans and sorts run, over every statement this
+  // connection finished: the dispatch path must add none (tests read these).
+  struct ScanCounters {
+    int64_t full_scan_steps = 0;
+    int64_t sorts = 0;
+    int64_t vm_steps = 0;  // SQLite's own unit of work: rows read, compared, written
+  };
+  const ScanCounters& scan_counters() const { return scan_counters_; }
+
+  // Changes when another connection committed since the last call (SQLite's
+  // data_version): a process tells its own commits from foreign ones.
+  int64_t data_version();
+
  private:
+  friend class Statement;
   static int after_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
+  // Prepared statements are kept per SQL text and reused: preparing is most
+  // of the cost of the small statements of a step.
+  std::pair<sqlite3_stmt*, std::string_view> acquire(std::string_view sql);
+  void release(std::string_view sql, sqlite3_stmt* stmt);
 
   std::filesystem::path path_;
   sqlite3* handle_ = nullptr;
   int commit_signal_fd_ = -1;
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> idle_statements_;
+  ScanCounters scan_counters_;
 };
 
 // A file whose timestamp every connection touches after each commit, once the

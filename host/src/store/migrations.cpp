@@ -164,6 +164,41 @@ UPDATE plugin_queue
 CREATE UNIQUE INDEX plugin_queue_one_active ON plugin_queue (product_id, platform)
   WHERE status IN ('queued', 'processing', 'paused');
 )SQL"},
+      {3, "listings can be deleted or sold", R"SQL(
+-- SQLite cannot widen a CHECK in place: the table is rebuilt, rows and ids kept.
+CREATE TABLE listings_v3 (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  product_id    INTEGER NOT NULL REFERENCES products(id),
+  platform      TEXT    NOT NULL,
+  status        TEXT    NOT NULL
+                CHECK (status IN ('pending', 'published', 'failed', 'deleted', 'sold')),
+  remote_id     TEXT,
+  url           TEXT,
+  error_message TEXT,
+  created_at    TEXT    NOT NULL,
+  updated_at    TEXT    NOT NULL,
+  published_at  TEXT,
+  UNIQUE (product_id, platform)
+);
+INSERT INTO listings_v3 (id, product_id, platform, status, remote_id, url, error_message,
+                         created_at, updated_at, published_at)
+  SELECT id, product_id, platform, status, remote_id, url, error_message,
+         created_at, updated_at, published_at FROM listings;
+DROP TABLE listings;
+ALTER TABLE listings_v3 RENAME TO listings;
+)SQL"},
+      {4, "dispatch by index lookups only", R"SQL(
+-- Each platform's line, oldest first: the head is one index lookup whatever
+-- the number of queued or finished operations. The WHERE clauses are the
+-- ones the engine's queries use, word for word, so SQLite picks these.
+CREATE INDEX plugin_queue_line ON plugin_queue (platform, position)
+  WHERE status IN ('queued', 'processing', 'paused');
+CREATE INDEX plugin_tasks_legacy_line ON plugin_tasks (platform, position)
+  WHERE queue_id IS NULL AND status = 'pending';
+-- The next deadline: a lease that expires, a retry that becomes due.
+CREATE INDEX plugin_tasks_leased ON plugin_tasks (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX plugin_tasks_waiting ON plugin_tasks (available_at) WHERE status = 'pending';
+)SQL"},
   };
   return list;
 }
@@ -219,25 +254,25 @@ void confirm_intact(Database& db) {
   if (!damage.empty()) throw DatabaseDamaged(db.path(), "PRAGMA quick_check: " + damage.front());
 }
 
-// A database that holds exactly the tables of version N but no rows in
-// schema_migrations (the rows were lost to damage and the rest salvaged with
-// .dump) gets its rows back: the schema proves the migrations ran, and running
-// them again would only fail on tables that exist. Returns the version recorded.
+// A database that holds exactly the tables of version N but lost some or all
+// rows of schema_migrations (to damage, the rest salvaged with .dump) gets
+// them back: the schema proves the migrations ran, and running them again
+// would only fail on tables that exist. Returns the version recorded, 0 when
+// the tables prove nothing.
 int adopt_unrecorded_schema(Database& db) {
   if (!has_objects_besides_migrations(db.handle())) return 0;
   auto version = version_of_unrecorded_schema(db.handle());
   if (!version) return 0;  // not ours: migration 1 will say what is in the way
   Transaction tx(db);
-  int current = recorded_schema_version(db.handle());
-  if (current != 0) return current;  // another process recorded it meanwhile
   for (const auto& migration : migrations()) {
     if (migration.version > *version) break;
-    db.exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+    // Rows that survived, or that another process wrote meanwhile, stay.
+    db.exec("INSERT OR IGNORE INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             migration.version, migration.name, now_iso());
   }
   tx.commit();
   log::warn(
-      "schema_migrations had no rows but the database holds exactly the tables of schema "
+      "schema_migrations had lost rows but the database holds exactly the tables of schema "
       "version " +
       std::to_string(*version) + " (salvaged after damage?): recorded it");
   return *version;
@@ -245,7 +280,14 @@ int adopt_unrecorded_schema(Database& db) {
 
 void apply_migrations(Database& db) {
   ensure_migrations_table(db);
-  int current = recorded_schema_version(db.handle());
+  int current = 0;
+  try {
+    current = recorded_schema_version(db.handle());
+  } catch (const SchemaRowsMissing&) {
+    confirm_intact(db);
+    current = adopt_unrecorded_schema(db);
+    if (current == 0) throw;
+  }
   int latest = latest_schema_version();
   if (current > latest) {
     // Random bytes in the page of schema_migrations can read as any version:
@@ -309,8 +351,9 @@ int recorded_schema_version(sqlite3* db) {
   // versions this binary knows cannot be a real history.
   for (int64_t version = 1; version <= std::min<int64_t>(highest, latest); ++version) {
     if (!seen.contains(version)) {
-      damaged(db, "schema_migrations records version " + std::to_string(highest) +
-                      " but not version " + std::to_string(version));
+      throw SchemaRowsMissing(file_of(db), "schema_migrations records version " +
+                                               std::to_string(highest) + " but not version " +
+                                               std::to_string(version));
     }
   }
   return static_cast<int>(highest);

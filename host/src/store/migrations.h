@@ -11,6 +11,14 @@ class DatabaseNewer : public DatabaseError {
   using DatabaseError::DatabaseError;
 };
 
+// schema_migrations lacks the rows of versions below its highest one. Damage,
+// unless the tables prove which migrations ran (a salvage by .dump loses the
+// rows of a damaged page): then the rows are written again.
+class SchemaRowsMissing : public DatabaseDamaged {
+ public:
+  using DatabaseDamaged::DatabaseDamaged;
+};
+
 // Applies every numbered migration the database has not recorded yet, each in
 // its own transaction together with its row in schema_migrations. Refuses a
 // database written by a newer stoflow-host (DatabaseNewer) once PRAGMA

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "store/statuses.h"
 #include "util/clock.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -128,65 +129,153 @@ int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
   return task_id;
 }
 
-// --------------------------------------------------------------------- publish
+// --------------------------------------------------------------------- enqueue
 
-// A product is listed at most once per platform: not when already published,
-// not while another operation for it is under way. Returns its listing row id.
-std::optional<int64_t> Engine::ensure_not_listed(int64_t product_id, const std::string& platform) {
-  auto existing = db_.query("SELECT id, status FROM listings WHERE product_id = ? AND platform = ?",
-                            product_id, platform);
-  if (!existing.step()) return std::nullopt;
-  if (existing.text(1) == "published") {
-    throw wrong_state("product " + id_str(product_id) + " is already published on " + platform);
+struct Engine::ListingRow {
+  int64_t id = 0;
+  store::ListingStatus status = store::ListingStatus::kPending;
+  std::string remote_id;
+  std::string url;
+};
+
+std::optional<Engine::ListingRow> Engine::load_listing(int64_t product_id,
+                                                       const std::string& platform) {
+  auto q = db_.query(
+      "SELECT id, status, COALESCE(remote_id, ''), COALESCE(url, '') FROM listings"
+      " WHERE product_id = ? AND platform = ?",
+      product_id, platform);
+  if (!q.step()) return std::nullopt;
+  auto status = store::parse_listing_status(q.text(1));
+  if (!status)
+    throw std::runtime_error("listing " + id_str(q.int64(0)) + " has status " + q.text(1));
+  return ListingRow{q.int64(0), *status, q.text(2), q.text(3)};
+}
+
+ListingState Engine::listing_state(const QueueRow& queue) {
+  ListingState state;
+  if (!queue.product_id) return state;
+  if (auto row = load_listing(*queue.product_id, queue.platform)) {
+    state.status = row->status;
+    state.remote_id = row->remote_id;
+    state.url = row->url;
   }
-  auto active = db_.query(std::string("SELECT id FROM plugin_queue WHERE product_id = ? AND "
-                                      "platform = ? AND status IN ") +
+  return state;
+}
+
+namespace {
+std::string listing_words(const std::optional<store::ListingStatus>& status) {
+  return status ? std::string(store::to_string(*status)) : std::string("not listed");
+}
+}  // namespace
+
+// An operation starts only from a listing state its flow names (a product is
+// never published twice, only a published listing is updated or deleted), and
+// never while another operation of the product on the platform is under way.
+std::optional<Engine::ListingRow> Engine::check_can_start(const Flow& flow, int64_t product_id) {
+  std::string platform = flow.platform();
+  auto listing = load_listing(product_id, platform);
+  std::optional<store::ListingStatus> current;
+  if (listing) current = listing->status;
+  auto active = db_.query(std::string("SELECT id, operation FROM plugin_queue WHERE product_id = ? "
+                                      "AND platform = ? AND status IN ") +
                               kActiveQueueStatuses,
                           product_id, platform);
   if (active.step()) {
     int64_t queue_id = active.int64(0);
     throw AppError(ErrorCode::kWrongState,
-                   "product " + id_str(product_id) + " is already queued for " + platform +
-                       " (queue " + id_str(queue_id) + ")",
+                   "product " + id_str(product_id) + " is already queued for " + platform + " (" +
+                       active.text(1) + ", queue " + id_str(queue_id) + ")",
                    json{{"queue_id", queue_id}});
   }
-  return existing.int64(0);
+  auto needs = flow.listing_rule().needs;
+  if (std::find(needs.begin(), needs.end(), current) == needs.end()) {
+    if (current == flow.listing_rule().on_success) {
+      throw AppError(ErrorCode::kWrongState,
+                     "product " + id_str(product_id) + " is already " + listing_words(current) +
+                         " on " + platform,
+                     json{{"listing_status", listing_words(current)}});
+    }
+    std::string allowed;
+    for (const auto& status : needs)
+      allowed += (allowed.empty() ? "" : ", ") + listing_words(status);
+    throw AppError(ErrorCode::kWrongState,
+                   flow.operation() + " of product " + id_str(product_id) + " on " + platform +
+                       " needs a listing that is " + allowed + "; it is " + listing_words(current),
+                   json{{"listing_status", current ? json(store::to_string(*current)) : json()}});
+  }
+  return listing;
 }
 
-PublishReceipt Engine::publish(const std::string& platform, int64_t product_id) {
-  const StepGenerator& generator = registry_.get(platform);
+void Engine::apply_listing_rule(const QueueRow& queue, std::optional<store::ListingStatus> status,
+                                const std::string& error, const ListingOutcome* outcome) {
+  if (!queue.product_id) return;
+  std::string now = now_iso();
+  std::optional<std::string> error_text;
+  if (!error.empty()) error_text = error;
+  if (!status) {
+    // The listing stays as it was online; the seller still sees why the operation failed.
+    db_.exec(
+        "UPDATE listings SET error_message = ?, updated_at = ? WHERE product_id = ? AND platform = "
+        "?",
+        error_text, now, *queue.product_id, queue.platform);
+    return;
+  }
+  if (outcome) {
+    db_.exec(
+        "UPDATE listings SET status = ?, remote_id = ?, url = ?, error_message = NULL,"
+        " published_at = ?, updated_at = ? WHERE product_id = ? AND platform = ?",
+        store::to_string(*status), outcome->remote_id, outcome->url, now, now, *queue.product_id,
+        queue.platform);
+    return;
+  }
+  db_.exec(
+      "UPDATE listings SET status = ?, error_message = ?, updated_at = ?"
+      " WHERE product_id = ? AND platform = ?",
+      store::to_string(*status), error_text, now, *queue.product_id, queue.platform);
+}
+
+// A queue whose flow is no longer known (a platform removed) fails its listing.
+std::optional<store::ListingStatus> Engine::failure_status(const QueueRow& queue) const {
+  const Flow* flow = registry_.find(queue.platform, queue.operation);
+  return flow ? flow->listing_rule().on_failure : store::ListingStatus::kFailed;
+}
+
+EnqueueReceipt Engine::enqueue(const std::string& platform, const std::string& operation,
+                               int64_t product_id, const json& params) {
+  const Flow& flow = registry_.get(platform, operation);
   Transaction tx(db_);
   store::Product product = products_.get(product_id);
-  auto missing = generator.missing_fields(product, kPublishProduct);
+  auto missing = flow.missing_fields(product);
   if (!missing.empty()) {
     std::string list;
     for (const auto& field : missing) list += (list.empty() ? "" : ", ") + field;
     throw AppError(ErrorCode::kIncomplete,
-                   "product " + id_str(product_id) + " cannot be published on " + platform +
-                       ": missing or invalid " + list,
+                   "product " + id_str(product_id) + " cannot be queued for " + operation + " on " +
+                       platform + ": missing or invalid " + list,
                    json{{"missing_fields", missing}, {"product_id", product_id}});
   }
 
-  std::optional<int64_t> listing_id = ensure_not_listed(product_id, platform);
+  std::optional<ListingRow> listing = check_can_start(flow, product_id);
   std::string now = now_iso();
-  if (listing_id) {
-    db_.exec(
-        "UPDATE listings SET status = 'pending', error_message = NULL, updated_at = ? WHERE id = ?",
-        now, *listing_id);
-  } else {
+  ListingRule rule = flow.listing_rule();
+  if (!listing) {
     db_.exec(
         "INSERT INTO listings (product_id, platform, status, created_at, updated_at)"
-        " VALUES (?, ?, 'pending', ?, ?)",
-        product_id, platform, now, now);
-    listing_id = db_.last_insert_id();
+        " VALUES (?, ?, ?, ?, ?)",
+        product_id, platform,
+        store::to_string(rule.while_running.value_or(store::ListingStatus::kPending)), now, now);
+    listing = ListingRow{db_.last_insert_id(), store::ListingStatus::kPending, "", ""};
+  } else if (rule.while_running) {
+    db_.exec("UPDATE listings SET status = ?, error_message = NULL, updated_at = ? WHERE id = ?",
+             store::to_string(*rule.while_running), now, listing->id);
   }
 
   QueueRow queue;
   queue.platform = platform;
-  queue.operation = kPublishProduct;
+  queue.operation = operation;
   queue.product_id = product_id;
   queue.accumulated = json::object();
-  queue.context = generator.initial_context(product, kPublishProduct);
+  queue.context = flow.initial_context(product, params);
   queue.position = next_position();
   db_.exec(
       "INSERT INTO plugin_queue (platform, operation, product_id, status, accumulated_data,"
@@ -195,15 +284,17 @@ PublishReceipt Engine::publish(const std::string& platform, int64_t product_id) 
       queue.position, now, now);
   queue.id = db_.last_insert_id();
 
-  auto first = generator.next_step(queue.operation, {product, queue.accumulated, queue.context});
-  if (!first) throw std::logic_error(platform + " generated no first step");
+  ListingState state = listing_state(queue);
+  auto first = flow.next_step({product, state, queue.accumulated, queue.context});
+  if (!first) throw std::logic_error(platform + " " + operation + " generated no first step");
   int64_t task_id = insert_step(queue, *first);
   tx.commit();
 
-  log::info("queued " + platform + " publish of product " + id_str(product_id) + " as queue " +
-            id_str(queue.id) + ", first step " + first->step + " (task " + id_str(task_id) + ")");
-  return {product_id, *listing_id, queue.id, task_id,
-          "Publication request created (queue #" + id_str(queue.id) + ", task #" + id_str(task_id) +
+  log::info("queued " + platform + " " + operation + " of product " + id_str(product_id) +
+            " as queue " + id_str(queue.id) + ", first step " + first->step + " (task " +
+            id_str(task_id) + ")");
+  return {product_id, listing->id, queue.id, task_id,
+          operation + " queued (queue #" + id_str(queue.id) + ", task #" + id_str(task_id) +
               "), waiting for the browser extension"};
 }
 
@@ -223,47 +314,65 @@ int64_t Engine::enqueue_legacy(const LegacyTask& task) {
 
 // ---------------------------------------------------------------------- leases
 
+// Platforms with work, found by skipping through the line indexes one
+// platform at a time: a few lookups per platform, however long its line.
 std::vector<std::string> Engine::active_platforms() {
   std::vector<std::string> platforms;
-  auto q = db_.query(std::string("SELECT platform FROM plugin_queue WHERE status IN ") +
-                     kActiveQueueStatuses +
-                     " UNION SELECT platform FROM plugin_tasks WHERE queue_id IS NULL"
-                     " AND status IN ('pending', 'processing') ORDER BY 1");
-  while (q.step()) platforms.push_back(q.text(0));
+  auto next_after = [&](const char* sql, const std::string& after) -> std::optional<std::string> {
+    auto q = db_.query(sql, after);
+    if (!q.step()) return std::nullopt;
+    return q.text(0);
+  };
+  for (const char* sql : {"SELECT platform FROM plugin_queue INDEXED BY plugin_queue_line"
+                          " WHERE status IN ('queued', 'processing', 'paused') AND platform > ?"
+                          " ORDER BY platform LIMIT 1",
+                          "SELECT platform FROM plugin_tasks INDEXED BY plugin_tasks_legacy_line"
+                          " WHERE queue_id IS NULL AND status = 'pending' AND platform > ?"
+                          " ORDER BY platform LIMIT 1"}) {
+    std::string after;
+    while (auto platform = next_after(sql, after)) {
+      platforms.push_back(*platform);
+      after = *platform;
+    }
+  }
+  std::sort(platforms.begin(), platforms.end());
+  platforms.erase(std::unique(platforms.begin(), platforms.end()), platforms.end());
   return platforms;
 }
 
 // The step of `platform` that may be handed out now, if any. Strict FIFO: the
 // oldest unfinished operation is the only candidate, so a step waiting for a
 // retry (or a paused operation) holds back the later ones of its platform.
+// Each query below is an index lookup (migration 4).
 std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t now) {
   auto busy = db_.query(
       "SELECT 1 FROM plugin_tasks WHERE platform = ? AND status = 'processing' LIMIT 1", platform);
   if (busy.step()) return std::nullopt;
 
-  auto head =
-      db_.query(std::string("SELECT kind, id, status FROM ("
-                            " SELECT 'queue' AS kind, id, status, position FROM plugin_queue"
-                            "  WHERE platform = ?1 AND status IN ") +
-                    kActiveQueueStatuses +
-                    " UNION ALL"
-                    " SELECT 'legacy', id, status, position FROM plugin_tasks"
-                    "  WHERE platform = ?1 AND queue_id IS NULL AND status = 'pending'"
-                    ") ORDER BY position LIMIT 1",
-                platform);
-  if (!head.step()) return std::nullopt;
-  std::string kind = head.text(0);
-  int64_t id = head.int64(1);
-  if (kind == "queue" && head.text(2) == "paused") return std::nullopt;
+  auto queue_head = db_.query(
+      "SELECT id, status, position FROM plugin_queue WHERE platform = ?"
+      " AND status IN ('queued', 'processing', 'paused') ORDER BY position LIMIT 1",
+      platform);
+  auto legacy_head = db_.query(
+      "SELECT id, available_at, position FROM plugin_tasks WHERE platform = ?"
+      " AND queue_id IS NULL AND status = 'pending' ORDER BY position LIMIT 1",
+      platform);
+  bool has_queue = queue_head.step();
+  bool has_legacy = legacy_head.step();
+  if (has_legacy && (!has_queue || legacy_head.int64(2) < queue_head.int64(2))) {
+    if (legacy_head.int64(1) > now) return std::nullopt;
+    return legacy_head.int64(0);
+  }
+  if (!has_queue) return std::nullopt;
+  int64_t queue_id = queue_head.int64(0);
+  if (queue_head.text(1) == "paused") return std::nullopt;
 
-  auto task = kind == "legacy"
-                  ? db_.query("SELECT id, available_at FROM plugin_tasks WHERE id = ?", id)
-                  : db_.query(
-                        "SELECT id, available_at FROM plugin_tasks WHERE queue_id = ?"
-                        " AND status = 'pending' ORDER BY id LIMIT 1",
-                        id);
+  auto task = db_.query(
+      "SELECT id, available_at FROM plugin_tasks WHERE queue_id = ?"
+      " AND status = 'pending' ORDER BY id LIMIT 1",
+      queue_id);
   if (!task.step()) {
-    log::warn("queue " + id_str(id) + " is active but has no pending step");
+    log::warn("queue " + id_str(queue_id) + " is active but has no pending step");
     return std::nullopt;
   }
   if (task.int64(1) > now) return std::nullopt;
@@ -337,13 +446,15 @@ json Engine::lease(const std::string& owner, int limit, Held held_mode) {
   now = now_ms();
   json tasks = json::array();
   if (held_mode == Held::kListedAgain) {
+    // At most one step per platform: sorting them here costs nothing.
     auto held = db_.query(
-        "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
-        " AND lease_expires_at > ? ORDER BY position",
+        "SELECT position, id FROM plugin_tasks WHERE status = 'processing' AND lease_owner = ?"
+        " AND lease_expires_at > ?",
         owner, now);
-    std::vector<int64_t> held_ids;
-    while (held.step()) held_ids.push_back(held.int64(0));
-    for (int64_t id : held_ids) {
+    std::vector<std::pair<int64_t, int64_t>> held_ids;
+    while (held.step()) held_ids.emplace_back(held.int64(0), held.int64(1));
+    std::sort(held_ids.begin(), held_ids.end());
+    for (auto [position, id] : held_ids) {
       if (static_cast<int>(tasks.size()) >= limit) break;
       tasks.push_back(task_view(id));
     }
@@ -374,10 +485,10 @@ Engine::Outcome Engine::classify(const TaskRow& task, const TaskReport& report) 
   if (message.empty()) {
     message = status > 0 ? "HTTP " + std::to_string(status) : "the step failed";
   }
-  const StepGenerator* generator = registry_.find(task.platform);
+  const Flow* flow = registry_.find_platform(task.platform);
   if (kind.empty() || kind == "http") {
     FailureKind platform_kind =
-        generator ? generator->classify_failure(status, report.result) : FailureKind::kRetry;
+        flow ? flow->classify_failure(status, report.result) : FailureKind::kRetry;
     switch (platform_kind) {
       case FailureKind::kSessionExpired:
         kind = "session_expired";
@@ -434,24 +545,6 @@ void Engine::finish_attempt(int64_t task_id, const std::string& outcome,
       task_id);
 }
 
-void Engine::mark_listing(int64_t product_id, const std::string& platform,
-                          const std::string& status, const std::string& error,
-                          const ListingOutcome* outcome) {
-  std::string now = now_iso();
-  if (outcome) {
-    db_.exec(
-        "UPDATE listings SET status = ?, remote_id = ?, url = ?, error_message = NULL,"
-        " published_at = ?, updated_at = ? WHERE product_id = ? AND platform = ?",
-        status, outcome->remote_id, outcome->url, now, now, product_id, platform);
-  } else {
-    db_.exec(
-        "UPDATE listings SET status = ?, error_message = ?, updated_at = ?"
-        " WHERE product_id = ? AND platform = ?",
-        status, error.empty() ? std::optional<std::string>() : std::optional<std::string>(error),
-        now, product_id, platform);
-  }
-}
-
 json Engine::advance(const TaskRow& task, const json& body) {
   std::string now = now_iso();
   auto finish_task = [&] {
@@ -472,10 +565,11 @@ json Engine::advance(const TaskRow& task, const json& body) {
   }
 
   QueueRow queue = require_queue(*task.queue_id);
-  const StepGenerator& generator = registry_.get(queue.platform);
-  json accumulated = generator.accumulate(queue.operation, task.step, body, queue.accumulated);
+  const Flow& flow = registry_.get(queue.platform, queue.operation);
+  json accumulated = flow.accumulate(task.step, body, queue.accumulated);
   auto product = queue.product_id ? products_.find(*queue.product_id) : std::nullopt;
   if (!product) throw ResponseError("product " + id_str(queue.product_id.value_or(0)) + " is gone");
+  ListingState listing = listing_state(queue);
   finish_task();
   queue.accumulated = accumulated;
   db_.exec(
@@ -483,7 +577,8 @@ json Engine::advance(const TaskRow& task, const json& body) {
       " WHERE id = ?",
       accumulated.dump(), now, queue.id);
 
-  auto next = generator.next_step(queue.operation, {*product, accumulated, queue.context});
+  FlowState state{*product, listing, accumulated, queue.context};
+  auto next = flow.next_step(state);
   if (next) {
     int64_t next_id = insert_step(queue, *next);
     db_.exec("UPDATE plugin_queue SET status = 'processing' WHERE id = ?", queue.id);
@@ -491,15 +586,15 @@ json Engine::advance(const TaskRow& task, const json& body) {
     response["queue_status"] = "processing";
     return response;
   }
-  ListingOutcome outcome = generator.outcome(accumulated);
+  std::optional<ListingOutcome> outcome = flow.outcome(state);
   db_.exec(
       "UPDATE plugin_queue SET status = 'completed', current_step = NULL, updated_at = ?"
       " WHERE id = ?",
       now, queue.id);
-  mark_listing(*queue.product_id, queue.platform, "published", "", &outcome);
+  apply_listing_rule(queue, flow.listing_rule().on_success, "", outcome ? &*outcome : nullptr);
   response["queue_status"] = "completed";
-  log::info("queue " + id_str(queue.id) + " completed: " + queue.platform + " listing " +
-            outcome.remote_id + " " + outcome.url);
+  log::info("queue " + id_str(queue.id) + " completed: " + queue.platform + " " + queue.operation +
+            (outcome ? " " + outcome->remote_id + " " + outcome->url : ""));
   return response;
 }
 
@@ -537,8 +632,7 @@ json Engine::fail_attempt(const TaskRow& task, const std::string& message, bool 
     db_.exec(
         "UPDATE plugin_queue SET status = 'failed', error_message = ?, updated_at = ? WHERE id = ?",
         message, now, queue.id);
-    if (queue.product_id)
-      mark_listing(*queue.product_id, queue.platform, "failed", message, nullptr);
+    apply_listing_rule(queue, failure_status(queue), message, nullptr);
     response["queue_status"] = "failed";
     log::warn("queue " + id_str(queue.id) + " failed at " + task.step + ": " + message);
   } else {
@@ -622,7 +716,7 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
   if (!held_by_caller || earlier_attempt) {
     auto prior = db_.query(
         "SELECT response FROM task_attempts WHERE task_id = ? AND request_hash = ?"
-        " AND response IS NOT NULL ORDER BY id DESC LIMIT 1",
+        " AND response IS NOT NULL ORDER BY attempt DESC, id DESC LIMIT 1",
         task->id, report.fingerprint);
     if (prior.step()) return json::parse(prior.text(0));
   }
@@ -682,9 +776,11 @@ int Engine::release_owner(const std::string& owner, const std::string& reason) {
 
 int Engine::expire_leases_locked(int64_t now) {
   std::vector<int64_t> ids;
+  // Two range reads of the leased index; an OR would read the whole table.
   auto q = db_.query(
-      "SELECT id FROM plugin_tasks WHERE status = 'processing'"
-      " AND (lease_expires_at IS NULL OR lease_expires_at <= ?)",
+      "SELECT id FROM plugin_tasks WHERE status = 'processing' AND lease_expires_at <= ?"
+      " UNION ALL SELECT id FROM plugin_tasks WHERE status = 'processing'"
+      " AND lease_expires_at IS NULL",
       now);
   while (q.step()) ids.push_back(q.int64(0));
   for (int64_t id : ids) {
@@ -730,14 +826,18 @@ std::vector<std::string> Engine::ready_platforms() {
 }
 
 std::optional<int64_t> Engine::next_deadline_ms() {
-  auto q = db_.query(
-      "SELECT MIN(t) FROM ("
-      " SELECT MIN(lease_expires_at) AS t FROM plugin_tasks WHERE status = 'processing'"
-      " UNION ALL"
-      " SELECT MIN(available_at) FROM plugin_tasks WHERE status = 'pending' AND available_at > ?)",
+  // Two MIN() lookups on partial indexes (migration 4).
+  std::optional<int64_t> earliest;
+  auto lease =
+      db_.query("SELECT MIN(lease_expires_at) FROM plugin_tasks WHERE status = 'processing'");
+  if (lease.step() && !lease.is_null(0)) earliest = lease.int64(0);
+  auto retry = db_.query(
+      "SELECT MIN(available_at) FROM plugin_tasks WHERE status = 'pending' AND available_at > ?",
       now_ms());
-  if (!q.step() || q.is_null(0)) return std::nullopt;
-  return q.int64(0);
+  if (retry.step() && !retry.is_null(0)) {
+    earliest = std::min(earliest.value_or(INT64_MAX), retry.int64(0));
+  }
+  return earliest;
 }
 
 // ------------------------------------------------------------- seller actions
@@ -756,15 +856,16 @@ json Engine::retry_queue(int64_t queue_id) {
                        "; only failed, cancelled or paused queues can be retried",
                    json{{"status", queue.status}});
   }
-  const StepGenerator& generator = registry_.get(queue.platform);
+  const Flow& flow = registry_.get(queue.platform, queue.operation);
   store::Product product = products_.get(queue.product_id.value_or(0));
-  ensure_not_listed(product.id, queue.platform);
-  auto missing = generator.missing_fields(product, queue.operation);
+  check_can_start(flow, product.id);
+  auto missing = flow.missing_fields(product);
   if (!missing.empty()) {
     throw AppError(ErrorCode::kIncomplete, "the product is missing fields for " + queue.platform,
                    json{{"missing_fields", missing}});
   }
-  auto step = generator.next_step(queue.operation, {product, queue.accumulated, queue.context});
+  ListingState listing = listing_state(queue);
+  auto step = flow.next_step({product, listing, queue.accumulated, queue.context});
   if (!step) throw wrong_state("queue " + id_str(queue_id) + " has no step left to run");
   // A retry is a new request from the seller: it joins the back of the line.
   queue.position = next_position();
@@ -773,7 +874,9 @@ json Engine::retry_queue(int64_t queue_id) {
       " retry_count = retry_count + 1, position = ?, updated_at = ? WHERE id = ?",
       queue.position, now_iso(), queue_id);
   insert_step(queue, *step);
-  if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "pending", "", nullptr);
+  if (auto running = flow.listing_rule().while_running) {
+    apply_listing_rule(queue, running, "", nullptr);
+  }
   tx.commit();
   return this->queue(queue_id, false);
 }
@@ -820,7 +923,7 @@ json Engine::cancel_queue(int64_t queue_id) {
       "UPDATE plugin_queue SET status = 'cancelled', error_message = ?, paused_reason = NULL,"
       " updated_at = ? WHERE id = ?",
       reason, now, queue_id);
-  if (queue.product_id) mark_listing(*queue.product_id, queue.platform, "failed", reason, nullptr);
+  apply_listing_rule(queue, failure_status(queue), reason, nullptr);
   tx.commit();
   return this->queue(queue_id, false);
 }
@@ -854,11 +957,15 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
   done.step();
   json total = nullptr;
   view["product_title"] = nullptr;
-  const StepGenerator* generator = registry_.find(view["platform"]);
+  const Flow* flow = registry_.find(view["platform"], view["operation"]);
   if (view["product_id"].is_number()) {
     if (auto product = products_.find(view["product_id"])) {
       view["product_title"] = product->title;
-      if (generator) total = generator->total_steps(view["operation"], *product);
+      if (flow) {
+        QueueRow row = require_queue(queue_id);
+        ListingState listing = listing_state(row);
+        total = flow->total_steps({*product, listing, row.accumulated, row.context});
+      }
     }
   }
   view["progress"] = {

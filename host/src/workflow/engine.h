@@ -29,7 +29,7 @@ struct EngineOptions {
   int max_retries = 3;
 };
 
-struct PublishReceipt {
+struct EnqueueReceipt {
   int64_t product_id = 0;
   int64_t listing_id = 0;
   int64_t queue_id = 0;
@@ -70,8 +70,12 @@ class Engine {
   Engine(store::Database& db, store::ProductStore& products, const Registry& registry,
          EngineOptions options);
 
-  // Listing row pending + queue + its first step only.
-  PublishReceipt publish(const std::string& platform, int64_t product_id);
+  // Queues `operation` of `product_id` on `platform`: the queue and its first
+  // step only, the listing as the operation's flow says. Throws wrong_state
+  // when the listing is not in a state the operation starts from.
+  EnqueueReceipt enqueue(const std::string& platform, const std::string& operation,
+                         int64_t product_id,
+                         const nlohmann::json& params = nlohmann::json::object());
   int64_t enqueue_legacy(const LegacyTask& task);
 
   // Which steps a lease call returns besides the newly leased ones.
@@ -117,7 +121,13 @@ class Engine {
   std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
   std::vector<std::string> active_platforms();
   std::optional<nlohmann::json> lease_task(int64_t task_id, const std::string& owner, int64_t now);
-  std::optional<int64_t> ensure_not_listed(int64_t product_id, const std::string& platform);
+  struct ListingRow;
+  std::optional<ListingRow> load_listing(int64_t product_id, const std::string& platform);
+  ListingState listing_state(const QueueRow& queue);
+  std::optional<ListingRow> check_can_start(const Flow& flow, int64_t product_id);
+  std::optional<store::ListingStatus> failure_status(const QueueRow& queue) const;
+  void apply_listing_rule(const QueueRow& queue, std::optional<store::ListingStatus> status,
+                          const std::string& error, const ListingOutcome* outcome);
   nlohmann::json task_view(int64_t task_id);
   int64_t insert_step(const QueueRow& queue, const StepSpec& step);
   int64_t next_position();
@@ -134,8 +144,6 @@ class Engine {
   void lose_lease(const TaskRow& task, const std::string& reason);
   void resume_locked(const QueueRow& queue);
   int expire_leases_locked(int64_t now);
-  void mark_listing(int64_t product_id, const std::string& platform, const std::string& status,
-                    const std::string& error, const ListingOutcome* outcome);
 
   store::Database& db_;
   store::ProductStore& products_;

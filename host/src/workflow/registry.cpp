@@ -5,32 +5,58 @@
 
 namespace stoflow::workflow {
 
+namespace {
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+}  // namespace
+
 Registry Registry::with_builtin_platforms() {
   Registry registry;
   registry.add(std::make_unique<VintedPublish>());
   return registry;
 }
 
-void Registry::add(std::unique_ptr<StepGenerator> generator) {
-  std::string name = generator->platform();
-  generators_[name] = std::move(generator);
+void Registry::add(std::unique_ptr<Flow> flow) {
+  auto key = std::make_pair(flow->platform(), flow->operation());
+  flows_[key] = std::move(flow);
 }
 
-const StepGenerator* Registry::find(const std::string& platform) const {
-  auto it = generators_.find(platform);
-  return it == generators_.end() ? nullptr : it->second.get();
+const Flow* Registry::find(const std::string& platform, const std::string& operation) const {
+  auto it = flows_.find({platform, operation});
+  return it == flows_.end() ? nullptr : it->second.get();
 }
 
-const StepGenerator& Registry::get(const std::string& platform) const {
-  if (const auto* generator = find(platform)) return *generator;
-  std::string known;
-  for (const auto& name : platforms()) known += (known.empty() ? "" : ", ") + name;
-  throw invalid_params("unknown platform \"" + platform + "\" (known: " + known + ")");
+const Flow* Registry::find_platform(const std::string& platform) const {
+  auto it = flows_.lower_bound({platform, ""});
+  return it != flows_.end() && it->first.first == platform ? it->second.get() : nullptr;
+}
+
+const Flow& Registry::get(const std::string& platform, const std::string& operation) const {
+  if (const auto* flow = find(platform, operation)) return *flow;
+  if (!find_platform(platform)) {
+    throw invalid_params("unknown platform \"" + platform + "\" (known: " + joined(platforms()) +
+                         ")");
+  }
+  throw invalid_params(platform + " has no operation \"" + operation +
+                       "\" (known: " + joined(operations(platform)) + ")");
 }
 
 std::vector<std::string> Registry::platforms() const {
   std::vector<std::string> names;
-  for (const auto& [name, generator] : generators_) names.push_back(name);
+  for (const auto& [key, flow] : flows_) {
+    if (names.empty() || names.back() != key.first) names.push_back(key.first);
+  }
+  return names;
+}
+
+std::vector<std::string> Registry::operations(const std::string& platform) const {
+  std::vector<std::string> names;
+  for (const auto& [key, flow] : flows_) {
+    if (key.first == platform) names.push_back(key.second);
+  }
   return names;
 }
 

@@ -120,12 +120,7 @@ std::string VintedPublish::price_string(int64_t cents) {
   return buffer;
 }
 
-bool VintedPublish::supports(const std::string& operation) const {
-  return operation == kPublishProduct;
-}
-
-std::vector<std::string> VintedPublish::missing_fields(const store::Product& product,
-                                                       const std::string&) const {
+std::vector<std::string> VintedPublish::missing_fields(const store::Product& product) const {
   std::vector<std::string> missing;
   if (product.title.empty()) missing.emplace_back("title");
   if (product.description.empty()) missing.emplace_back("description");
@@ -151,14 +146,13 @@ std::vector<std::string> VintedPublish::missing_fields(const store::Product& pro
   return missing;
 }
 
-json VintedPublish::initial_context(const store::Product&, const std::string&) const {
+json VintedPublish::initial_context(const store::Product&, const json&) const {
   // One temp_uuid ties the photos to the draft; upload_session_id lets Vinted
   // recognise a retried draft/completion as the same upload.
   return {{"temp_uuid", random_uuid()}, {"upload_session_id", random_uuid()}};
 }
 
-std::optional<StepSpec> VintedPublish::next_step(const std::string&,
-                                                 const OperationState& state) const {
+std::optional<StepSpec> VintedPublish::next_step(const FlowState& state) const {
   const auto& images = state.product.images;
   size_t uploaded = state.accumulated.value("photo_ids", json::array()).size();
   if (uploaded < images.size()) {
@@ -201,7 +195,7 @@ std::optional<StepSpec> VintedPublish::next_step(const std::string&,
   return std::nullopt;
 }
 
-json VintedPublish::accumulate(const std::string&, const std::string& step, const json& response,
+json VintedPublish::accumulate(const std::string& step, const json& response,
                                json accumulated) const {
   if (!response.is_object()) throw ResponseError("the response to " + step + " is not an object");
   if (step.rfind(kUploadPhotoPrefix, 0) == 0) {
@@ -236,11 +230,12 @@ json VintedPublish::accumulate(const std::string&, const std::string& step, cons
   throw ResponseError("unknown Vinted step " + step);
 }
 
-int VintedPublish::total_steps(const std::string&, const store::Product& product) const {
-  return static_cast<int>(product.images.size()) + 2;
+int VintedPublish::total_steps(const FlowState& state) const {
+  return static_cast<int>(state.product.images.size()) + 2;
 }
 
-ListingOutcome VintedPublish::outcome(const json& accumulated) const {
+std::optional<ListingOutcome> VintedPublish::outcome(const FlowState& state) const {
+  const json& accumulated = state.accumulated;
   ListingOutcome outcome;
   if (auto it = accumulated.find("vinted_id"); it != accumulated.end())
     outcome.remote_id = id_text(*it);
