@@ -295,11 +295,9 @@ BOOST_AUTO_TEST_CASE(a_read_only_store_says_why) {
   auto probe = run_program_within(
       {"/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh", blobs.string(), "/bin/true"},
       env.env, 20s);
-  if (probe.exit_code != 0) {
-    BOOST_TEST_MESSAGE(
-        "skipped: cannot mount in a private namespace here (needs root): " << probe.err);
-    return;
-  }
+  // ./scripts/test runs as root, where this works; anywhere else the test says so and fails.
+  BOOST_REQUIRE_MESSAGE(probe.exit_code == 0,
+                        "cannot mount in a private namespace (run as root): " << probe.err);
   auto file = write_product_file(catalogue(env),
                                  json::array({vinted_product("Good", {"photos/good.png"})}));
   auto r =
