@@ -175,6 +175,32 @@ BOOST_AUTO_TEST_CASE(operations_are_enqueued_by_name) {
   BOOST_TEST(again["error"]["data"]["queue_id"] == receipt["queue_id"]);
 }
 
+BOOST_AUTO_TEST_CASE(one_maintenance_pass_per_message_not_one_more_per_own_commit) {
+  HostEnv env;
+  env.env["STOFLOW_LOG_LEVEL"] = "debug";
+  int64_t product = env.product_with_photos("passes", {500, 600, 700});
+  BOOST_REQUIRE(env.cli({"publish", "vinted", std::to_string(product)}).exit_code == 0);
+  HostProcess host(env.env);
+  int messages = 0;
+  for (int step = 0; step < 5; ++step) {
+    json task = host.result_of("tasks.list")[0];
+    host.result_of("tasks.result",
+                   {{"task_id", task["id"]}, {"success", true}, {"result", vinted_response(task)}});
+    messages += 2;  // each one commits, and each commit touches the watched signal file
+  }
+  host.close_stdin();
+  BOOST_REQUIRE(host.wait_exit(5s).has_value());
+  std::string log = host.stderr_text();
+  int passes = 0;
+  for (size_t at = log.find("maintenance pass"); at != std::string::npos;
+       at = log.find("maintenance pass", at + 1)) {
+    ++passes;
+  }
+  BOOST_TEST_MESSAGE(passes << " maintenance passes for " << messages << " messages");
+  BOOST_TEST(passes >= messages);      // every message is followed by one
+  BOOST_TEST(passes <= messages + 2);  // its own commits add none (start-up, end of input)
+}
+
 BOOST_AUTO_TEST_CASE(a_header_split_across_writes_is_reassembled) {
   HostEnv env;
   HostProcess host(env.env);

@@ -228,12 +228,22 @@ int NativeHost::Impl::run() {
   // A host that died holding leases is recovered now, not at lease expiry.
   next_foreign_check_ = 0;
   std::string stop_reason = "end of input";
+  // One maintenance pass per event that can change what is ready: a message,
+  // a deadline, another process's commit. The touch of the commit signal
+  // file that our own commits cause wakes the watch too; data_version tells
+  // those apart, so a step costs one pass, not two.
+  bool dirty = true;
+  int64_t seen_version = service_.db().data_version();
   while (running_) {
-    try {
-      maintain();
-      announce();
-    } catch (const std::exception& e) {
-      log::error(std::string("maintenance failed: ") + e.what());
+    if (dirty) {
+      dirty = false;
+      try {
+        log::debug("maintenance pass");
+        maintain();
+        announce();
+      } catch (const std::exception& e) {
+        log::error(std::string("maintenance failed: ") + e.what());
+      }
     }
     if (!running_) break;
     pollfd fds[3] = {
@@ -249,7 +259,13 @@ int NativeHost::Impl::run() {
       stop_reason = "signal";
       break;
     }
-    if (count == 3 && (fds[2].revents & POLLIN)) watcher_.drain();
+    if (ready == 0) dirty = true;  // a deadline, or the timer that stands in for the watch
+    if (count == 3 && (fds[2].revents & POLLIN)) {
+      watcher_.drain();
+      int64_t version = service_.db().data_version();
+      if (version != seen_version) dirty = true;
+      seen_version = version;
+    }
     if (fds[0].revents & POLLNVAL) break;  // stdin is not a usable descriptor: nothing to serve
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       try {
@@ -257,6 +273,7 @@ int NativeHost::Impl::run() {
       } catch (const std::exception& e) {
         log::error(std::string("failed to serve a message: ") + e.what());
       }
+      dirty = true;
     }
   }
   if (output_broken_) stop_reason = "broken pipe";
