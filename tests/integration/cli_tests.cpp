@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
@@ -31,6 +32,46 @@ BOOST_AUTO_TEST_CASE(import_publish_and_monitor) {
   auto one = env.cli({"queue", "2"});
   BOOST_TEST(one.exit_code == 0);
   BOOST_TEST(one.out.find("POST /api/v2/photos") != std::string::npos);
+}
+
+// More rows than one page (500): the CLI pages through them and streams the output.
+BOOST_AUTO_TEST_CASE(long_lists_are_paged_and_streamed_whole) {
+  HostEnv env;
+  write_file(env.dir / "catalogue" / "a.png", png_bytes(3000, 1));
+  const int count = 1100;
+  json products = json::array();
+  for (int i = 0; i < count; ++i)
+    products.push_back(vinted_product("Item " + std::to_string(i), {"a.png"}));
+  auto file = write_product_file(env.dir / "catalogue", products);
+  BOOST_REQUIRE(env.cli({"products", "import", file.string()}).exit_code == 0);
+  std::vector<std::string> publish = {"publish", "vinted"};
+  for (int i = 1; i <= count; ++i) publish.push_back(std::to_string(i));
+  BOOST_REQUIRE(env.cli(publish).exit_code == 0);
+
+  auto all = env.cli({"listings", "--json"});
+  BOOST_REQUIRE_MESSAGE(all.exit_code == 0, all.err);
+  json rows = json::parse(all.out);
+  BOOST_REQUIRE(rows.size() == static_cast<size_t>(count));
+  for (size_t i = 1; i < rows.size(); ++i) BOOST_TEST(rows[i]["id"] > rows[i - 1]["id"]);
+  BOOST_TEST(rows.back()["product_id"] == count);
+  auto text = env.cli({"listings", "--platform", "vinted", "--status", "pending"});
+  BOOST_TEST(std::count(text.out.begin(), text.out.end(), '\n') == count);
+  BOOST_TEST(json::parse(env.cli({"listings", "--status", "sold", "--json"}).out).empty());
+  auto bad = env.cli({"listings", "--status", "gone"});
+  BOOST_TEST(bad.exit_code == 1);
+  BOOST_TEST(bad.err.find("unknown listing status") != std::string::npos, bad.err);
+
+  json listed = json::parse(env.cli({"products", "list", "--json"}).out);
+  BOOST_TEST(listed.size() == static_cast<size_t>(count));  // no longer cut at 1000
+
+  // Over stdio, a page and the one after it.
+  HostProcess host(env.env);
+  json first = host.result_of("listings.list", {{"limit", 2}});
+  BOOST_REQUIRE(first.size() == 2u);
+  json next = host.result_of("listings.list", {{"limit", 2}, {"after_id", first[1]["id"]}});
+  BOOST_REQUIRE(next.size() == 2u);
+  BOOST_TEST(next[0]["id"] > first[1]["id"]);
+  BOOST_TEST(host.call("listings.list", {{"limit", 0}})["error"]["code"] == -32602);
 }
 
 BOOST_AUTO_TEST_CASE(clear_errors_and_exit_codes) {

@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(a_full_publish_ends_with_a_published_listing) {
   BOOST_TEST(queue["tasks"].size() == 4);
   BOOST_TEST(queue["accumulated_data"]["photo_ids"].size() == 2);
   BOOST_TEST(queue["progress"]["done"] == 4);
-  json listing = engine->listings(id)[0];
+  json listing = engine->listings({.product_id = id})[0];
   BOOST_TEST(listing["status"] == "published");
   BOOST_TEST(listing["remote_id"] == "4242");
   BOOST_TEST(listing["url"] == "https://www.vinted.fr/items/4242");
@@ -213,10 +213,11 @@ BOOST_AUTO_TEST_CASE(a_failed_delete_leaves_the_listing_published) {
   int64_t id = product("lamp", 0);
   publish("testshop", id);
   run_to_end("a");
-  BOOST_TEST(engine->listings(id)[0]["status"] == "published");
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] == "published");
 
   auto receipt = engine->enqueue("testshop", workflow::kDeleteListing, id);
-  BOOST_TEST(engine->listings(id)[0]["status"] == "published");  // still online while it runs
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] ==
+             "published");  // still online while it runs
   for (int attempt = 1; attempt <= 3; ++attempt) {
     json tasks = engine->lease("a", 10);
     BOOST_REQUIRE(tasks.size() == 1);
@@ -226,7 +227,7 @@ BOOST_AUTO_TEST_CASE(a_failed_delete_leaves_the_listing_published) {
   }
   json queue = engine->queue(receipt.queue_id, false);
   BOOST_TEST(queue["status"] == "failed");
-  json listing = engine->listings(id)[0];
+  json listing = engine->listings({.product_id = id})[0];
   BOOST_TEST(listing["status"] == "published");
   BOOST_TEST(listing["remote_id"] == "9");
   BOOST_TEST(listing["error_message"] == "HTTP 500 from the shop");
@@ -234,7 +235,7 @@ BOOST_AUTO_TEST_CASE(a_failed_delete_leaves_the_listing_published) {
   // The listing is still published, so the seller may try again; this time it goes.
   engine->retry_queue(receipt.queue_id);
   run_to_end("a");
-  listing = engine->listings(id)[0];
+  listing = engine->listings({.product_id = id})[0];
   BOOST_TEST(listing["status"] == "deleted");
   BOOST_TEST(listing["remote_id"] == "9");  // kept: what was deleted stays known
   BOOST_TEST(listing["error_message"].is_null());
@@ -331,7 +332,7 @@ BOOST_AUTO_TEST_CASE(three_failures_fail_the_step_queue_and_listing) {
   BOOST_TEST(queue["status"] == "failed");
   BOOST_TEST(queue["error_message"] == "Network timeout 3");
   BOOST_TEST(queue["tasks"][0]["retry_count"] == 3);
-  BOOST_TEST(engine->listings(id)[0]["status"] == "failed");
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] == "failed");
 }
 
 BOOST_AUTO_TEST_CASE(strict_fifo_per_platform_while_other_platforms_go_on) {
@@ -525,7 +526,7 @@ BOOST_AUTO_TEST_CASE(cancel_then_retry_resumes_where_it_stopped) {
   BOOST_TEST(cancelled["status"] == "cancelled");
   BOOST_TEST(engine->lease("a", 10).empty());
   BOOST_CHECK_THROW(engine->cancel_queue(receipt.queue_id), AppError);
-  BOOST_TEST(engine->listings(id)[0]["status"] == "failed");
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] == "failed");
 
   json retried = engine->retry_queue(receipt.queue_id);
   BOOST_TEST(retried["status"] == "queued");
@@ -534,7 +535,7 @@ BOOST_AUTO_TEST_CASE(cancel_then_retry_resumes_where_it_stopped) {
   BOOST_REQUIRE(next.size() == 1);
   BOOST_TEST(next[0]["step"] == "upload_photo_2");  // photo 1 is not uploaded again
   BOOST_CHECK_THROW(engine->retry_queue(receipt.queue_id), AppError);  // it is running
-  BOOST_TEST(engine->listings(id)[0]["status"] == "pending");
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] == "pending");
 }
 
 BOOST_AUTO_TEST_CASE(legacy_tasks_run_without_step_generation) {
@@ -577,7 +578,7 @@ BOOST_AUTO_TEST_CASE(a_retry_never_lists_a_product_twice) {
   auto second = publish("vinted", id);  // the seller publishes it anew
   BOOST_CHECK_THROW(engine->retry_queue(first.queue_id), AppError);
   run_to_end("a");
-  BOOST_TEST(engine->listings(id)[0]["status"] == "published");
+  BOOST_TEST(engine->listings({.product_id = id})[0]["status"] == "published");
   BOOST_CHECK_THROW(engine->retry_queue(first.queue_id), AppError);  // already published
   BOOST_TEST(count("SELECT COUNT(*) FROM plugin_queue WHERE status = 'completed'") == 1);
   (void)second;

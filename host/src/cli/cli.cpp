@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <ostream>
@@ -132,6 +133,43 @@ std::unique_ptr<service::Service> open_service(const Args& args) {
   return service;
 }
 
+// Pages through a list method (`after_id` cursor) and hands each row over as
+// it is read, so a list of any length costs one page of memory.
+constexpr int64_t kCliPage = 500;
+
+void for_each_row(service::Service& service, const std::string& method, json params,
+                  const std::function<void(const json&)>& row) {
+  params["limit"] = kCliPage;
+  params["after_id"] = 0;
+  for (;;) {
+    json page = service.invoke(method, params, cli_caller());
+    for (const auto& item : page) row(item);
+    if (static_cast<int64_t>(page.size()) < kCliPage) return;
+    params["after_id"] = page.back()["id"];
+  }
+}
+
+// Writes a JSON array one element at a time, as `dump(2)` would lay it out.
+class JsonArrayWriter {
+ public:
+  explicit JsonArrayWriter(std::ostream& out) : out_(out) {}
+  void add(const json& item) {
+    std::string text = item.dump(2);
+    std::string indented;
+    for (char c : text) {
+      indented += c;
+      if (c == '\n') indented += "  ";
+    }
+    out_ << (first_ ? "[\n  " : ",\n  ") << indented;
+    first_ = false;
+  }
+  void finish() { out_ << (first_ ? "[]\n" : "\n]\n"); }
+
+ private:
+  std::ostream& out_;
+  bool first_ = true;
+};
+
 int cmd_products(const Args& args, std::ostream& out) {
   if (args.words.size() < 2) throw UsageError("products needs a subcommand: import, list or show");
   const std::string& sub = args.words[1];
@@ -154,20 +192,22 @@ int cmd_products(const Args& args, std::ostream& out) {
     return kOk;
   }
   if (sub == "list") {
-    json products = service->invoke("products.list", {{"limit", 1000}}, cli_caller());
     if (args.flag("--json")) {
-      out << products.dump(2) << "\n";
+      JsonArrayWriter writer(out);
+      for_each_row(*service, "products.list", json::object(),
+                   [&](const json& p) { writer.add(p); });
+      writer.finish();
       return kOk;
     }
     out << std::left << std::setw(6) << "ID" << std::setw(10) << "PRICE" << std::setw(8) << "PHOTOS"
         << "TITLE\n";
-    for (const auto& p : products) {
+    for_each_row(*service, "products.list", json::object(), [&](const json& p) {
       int64_t cents = p["price_cents"];
       std::string price = std::to_string(cents / 100) + "." + (cents % 100 < 10 ? "0" : "") +
                           std::to_string(cents % 100);
       out << std::left << std::setw(6) << p["id"].get<int64_t>() << std::setw(10) << price
           << std::setw(8) << p["images"].size() << p["title"].get<std::string>() << "\n";
-    }
+    });
     return kOk;
   }
   if (sub == "show") {
@@ -254,17 +294,20 @@ ServeOptions serve_options(const Args& args) {
 int cmd_listings(const Args& args, std::ostream& out) {
   json params = json::object();
   if (auto p = args.option("--product")) params["product_id"] = parse_id(*p, "--product");
+  if (auto p = args.option("--platform")) params["platform"] = *p;
+  if (auto s = args.option("--status")) params["status"] = *s;
   auto service = open_service(args);
-  json listings = service->invoke("listings.list", params, cli_caller());
   if (args.flag("--json")) {
-    out << listings.dump(2) << "\n";
+    JsonArrayWriter writer(out);
+    for_each_row(*service, "listings.list", params, [&](const json& l) { writer.add(l); });
+    writer.finish();
     return kOk;
   }
-  for (const auto& l : listings) {
+  for_each_row(*service, "listings.list", params, [&](const json& l) {
     out << "product " << l["product_id"] << " on " << l["platform"].get<std::string>() << ": "
         << l["status"].get<std::string>() << " " << text_or_dash(l["remote_id"]) << " "
         << text_or_dash(l["url"]) << "\n";
-  }
+  });
   return kOk;
 }
 
@@ -284,7 +327,7 @@ Usage:
   stoflow-host [--db PATH] queues [--status S] [--platform P] [--product ID] [--json]
   stoflow-host [--db PATH] queue ID [--json]            one queue and its tasks
   stoflow-host [--db PATH] retry|resume|cancel QUEUE_ID
-  stoflow-host [--db PATH] listings [--product ID] [--json]
+  stoflow-host [--db PATH] listings [--product ID] [--platform P] [--status S] [--json]
   stoflow-host [--db PATH] serve [--port N] [--token-file F]   local HTTP API and dashboard (127.0.0.1)
   stoflow-host dashboard [--port N] [--no-open]          print and open a one-time dashboard login link
   stoflow-host [--db PATH] doctor [--json] [--browser NAME] [--chrome-user-data-dir DIR]

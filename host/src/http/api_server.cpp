@@ -388,7 +388,8 @@ void ApiServer::add_routes() {
         });
   }
   add_json("GET", "/api/listings", [this](const httplib::Request& req) {
-    return call("listings.list", query_params(req, {"product_id"}, {}));
+    return call("listings.list",
+                query_params(req, {"product_id", "limit", "after_id"}, {"platform", "status"}));
   });
   add_json("POST", "/api/dashboard/login-codes", [this](const httplib::Request&) {
     std::string code = access_.create_login_code();

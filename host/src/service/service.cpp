@@ -271,7 +271,14 @@ void Service::register_methods() {
     return engine_->cancel_queue(Params(params).integer("queue_id", 1, INT64_MAX));
   };
   methods_["listings.list"] = [this](const json& params, const Caller&) {
-    return engine_->listings(Params(params).optional_integer("product_id", 1, INT64_MAX));
+    Params p(params);
+    workflow::ListingFilter filter;
+    filter.product_id = p.optional_integer("product_id", 1, INT64_MAX);
+    filter.platform = p.optional_string("platform");
+    filter.status = p.optional_string("status");
+    filter.after_id = p.optional_integer("after_id", 0, INT64_MAX).value_or(0);
+    filter.limit = static_cast<int>(p.optional_integer("limit", 1, 1000).value_or(1000));
+    return engine_->listings(filter);
   };
 }
 

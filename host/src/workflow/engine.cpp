@@ -1019,11 +1019,16 @@ json Engine::queues(const QueueFilter& filter) {
   return out;
 }
 
-json Engine::listings(std::optional<int64_t> product_id) {
+json Engine::listings(const ListingFilter& filter) {
+  if (filter.status && !store::parse_listing_status(*filter.status)) {
+    throw invalid_params("unknown listing status \"" + *filter.status + "\" (" +
+                         store::listing_status_names() + ")");
+  }
   auto q = db_.query(
       "SELECT id, product_id, platform, status, remote_id, url, error_message, created_at,"
-      " updated_at, published_at FROM listings WHERE (?1 IS NULL OR product_id = ?1) ORDER BY id",
-      product_id);
+      " updated_at, published_at FROM listings WHERE id > ?1 AND (?2 IS NULL OR product_id = ?2)"
+      " AND (?3 IS NULL OR platform = ?3) AND (?4 IS NULL OR status = ?4) ORDER BY id LIMIT ?5",
+      filter.after_id, filter.product_id, filter.platform, filter.status, filter.limit);
   json out = json::array();
   while (q.step()) {
     out.push_back({{"id", q.int64(0)},

@@ -56,6 +56,15 @@ struct QueueFilter {
   int limit = 50;
 };
 
+// One page of listings, oldest first: the rows after `after_id`.
+struct ListingFilter {
+  std::optional<int64_t> product_id = std::nullopt;
+  std::optional<std::string> platform = std::nullopt;
+  std::optional<std::string> status = std::nullopt;
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
 struct LegacyTask {
   std::string platform;
   std::string task_type;
@@ -106,7 +115,7 @@ class Engine {
 
   nlohmann::json queue(int64_t queue_id, bool with_tasks);
   nlohmann::json queues(const QueueFilter& filter);
-  nlohmann::json listings(std::optional<int64_t> product_id);
+  nlohmann::json listings(const ListingFilter& filter);
 
   const EngineOptions& options() const { return options_; }
 
