@@ -399,22 +399,17 @@ void ApiServer::add_routes() {
   });
 
   // Photos for the dashboard's thumbnails: only digests in the blob store.
-  server_.Get(
-      R"(/api/blobs/([0-9a-f]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
-        std::string bytes;
-        try {
-          std::lock_guard lock(service_mutex_);
-          auto q = service_.db().query("SELECT content_type FROM blobs WHERE sha256 = ?",
-                                       std::string(req.matches[1]));
-          if (!q.step()) throw not_found("no such photo");
-          std::string type = q.text(0);
-          service_.blobs().read(std::string(req.matches[1]), 0, store::kMaxPhotoBytes, bytes);
-          res.set_header("Cache-Control", "private, max-age=86400, immutable");
-          res.set_content(bytes, type.c_str());
-        } catch (const AppError& e) {
-          send_error(res, e.code(), e.what());
-        }
-      });
+  server_.Get(R"(/api/blobs/([0-9a-f]{64}))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                try {
+                  std::lock_guard lock(service_mutex_);
+                  auto [type, bytes] = service_.read_photo(std::string(req.matches[1]));
+                  res.set_header("Cache-Control", "private, max-age=86400, immutable");
+                  res.set_content(bytes, type.c_str());
+                } catch (const AppError& e) {
+                  send_error(res, e.code(), e.what());
+                }
+              });
 
   server_.Get("/favicon.ico",
               [](const httplib::Request&, httplib::Response& res) { res.status = 204; });

@@ -109,6 +109,14 @@ int Service::recover_dead_hosts(const std::string& self) {
       self, [&](const std::string& owner) { return store::LeaseOwner::is_alive(dir, owner); });
 }
 
+std::pair<std::string, std::string> Service::read_photo(const std::string& sha256) {
+  auto type = products_->photo_type(sha256);
+  if (!type) throw not_found("no such photo");
+  std::string bytes;
+  blobs_->read(sha256, 0, store::kMaxPhotoBytes, bytes);
+  return {*type, bytes};
+}
+
 bool Service::has_method(const std::string& method) const {
   return methods_.contains(method);
 }

@@ -60,6 +60,9 @@ class Service {
   std::vector<int64_t> import_products_file(const std::filesystem::path& file,
                                             const store::ImportOptions& options = {});
 
+  // A stored photo's type and bytes (the dashboard's thumbnails). Throws not_found.
+  std::pair<std::string, std::string> read_photo(const std::string& sha256);
+
   // Releases the leases of host processes that are gone (killed, crashed).
   int recover_dead_hosts(const std::string& self);
 

@@ -348,6 +348,12 @@ std::vector<int64_t> ProductStore::import(const json& products,
   return ids;
 }
 
+std::optional<std::string> ProductStore::photo_type(const std::string& sha256) {
+  auto q = db_.query("SELECT content_type FROM blobs WHERE sha256 = ?", sha256);
+  if (!q.step()) return std::nullopt;
+  return q.text(0);
+}
+
 std::vector<ProductImage> ProductStore::load_images(int64_t product_id) {
   std::vector<ProductImage> images;
   auto q = db_.query(

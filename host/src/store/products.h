@@ -67,6 +67,8 @@ class ProductStore {
   std::optional<Product> find(int64_t id);
   Product get(int64_t id);  // throws not_found
   std::vector<Product> list(int limit, int64_t after_id);
+  // The type recorded for a stored photo, or nullopt when no product ever had it.
+  std::optional<std::string> photo_type(const std::string& sha256);
 
  private:
   std::vector<ProductImage> load_images(int64_t product_id);
