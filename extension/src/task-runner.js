@@ -72,20 +72,26 @@ export class TaskRunner {
   }
 
   async runOne(task) {
+    let next = null;
     try {
       const result = this.undelivered.get(task.id) ?? (await this.executeOnce(task));
       let answer;
       try {
-        answer = await this.request("tasks.result", result);
+        // The host leases the platform's next step in the same commit as this result and
+        // returns it: one durable write per step, and no tasks.list in between.
+        answer = await this.request("tasks.result", { ...result, lease_next: true });
       } catch (error) {
         this.keepIfUndelivered(task, result, error);
         return;
       }
       this.undelivered.delete(task.id);
       this.notifyResult(task, result, answer);
+      next = answer?.next_task ?? null;
     } finally {
       this.inFlight.delete(task.id);
     }
+    // After the finally: a retried step comes back with the same id.
+    if (next !== null && typeof next === "object") this.enqueue(next);
   }
 
   async executeOnce(task) {

@@ -112,7 +112,7 @@ test("hello, first listing, multipart task with a blob, result, then tasks.avail
   assert.equal(port.name, "com.stoflow.companion");
   await waitFor(() => results.length === 1, "tasks.result");
   assert.deepEqual(port.sent[0].params, { client: "stoflow-extension", version: "0.1.0", browser: "chrome", platforms: ["vinted"] });
-  assert.deepEqual(results[0], { task_id: 41, attempt: 1, success: true, http_status: 200, result: { id: 555, type: "item", sha256: sha256(PHOTO), csrf: "page-token", anon: "anon-777" } });
+  assert.deepEqual(results[0], { task_id: 41, attempt: 1, success: true, http_status: 200, lease_next: true, result: { id: 555, type: "item", sha256: sha256(PHOTO), csrf: "page-token", anon: "anon-777" } });
   const methods = sentMethods(port);
   assert.equal(methods[0], "hello");
   assert.equal(methods[1], "tasks.list");

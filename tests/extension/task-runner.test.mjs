@@ -170,8 +170,30 @@ test("a success the host never received is sent again, not executed again, when 
   await runner.idle();
   assert.equal(executions, 1, "the upload ran once");
   assert.equal(sent.length, 2);
-  assert.deepEqual(sent[1], { task_id: 5, success: true, http_status: 200, result: { id: 901 }, attempt: 1 });
+  assert.deepEqual(sent[1], { task_id: 5, success: true, http_status: 200, result: { id: 901 }, attempt: 1, lease_next: true });
   assert.equal(runner.undelivered.size, 0);
+});
+
+test("the step leased with a result runs next, without a tasks.list", async () => {
+  const calls = [];
+  const request = async (method, params) => {
+    calls.push(method === "tasks.list" ? "list" : `result ${params.task_id}${params.lease_next ? " +next" : ""}`);
+    if (method === "tasks.list") return calls.length === 1 ? [{ id: 1, platform: "vinted", attempt: 1 }] : [];
+    // Task 1 fails once (the host leases it again), then 2 follows, then nothing.
+    const next = { 1: { id: 1, platform: "vinted", attempt: 2 }, 2: null }[params.task_id];
+    if (params.task_id === 1 && !params.success) return { success: false, task_id: 1, status: "pending", next_task: next };
+    return { success: true, task_id: params.task_id, status: "success", next_task: params.task_id === 1 ? { id: 2, platform: "vinted", attempt: 1 } : null };
+  };
+  const executed = [];
+  const execute = async (task) => {
+    executed.push(`${task.id}/${task.attempt}`);
+    return { task_id: task.id, success: executed.length > 1, http_status: 200, result: {} };
+  };
+  const runner = new TaskRunner({ request, execute, log: quietLog });
+  await runner.pull();
+  await runner.idle();
+  assert.deepEqual(executed, ["1/1", "1/2", "2/1"]);
+  assert.deepEqual(calls, ["list", "result 1 +next", "result 1 +next", "result 2 +next"]);
 });
 
 test("failures and reports the host refused are not kept: the step runs again", async () => {

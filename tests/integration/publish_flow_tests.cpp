@@ -127,6 +127,52 @@ BOOST_AUTO_TEST_CASE(seed_shaped_results_are_accepted) {
   BOOST_TEST(listing["remote_id"] == "987654321");
 }
 
+// One durable commit per step: the result and the lease of the next step are
+// one transaction, and the reply carries the step, so no tasks.list is needed.
+BOOST_AUTO_TEST_CASE(a_result_can_lease_the_next_step_in_the_same_commit) {
+  HostEnv env;
+  int64_t first = env.product_with_photos("first", {800, 900});
+  int64_t second = env.product_with_photos("second", {700});
+  BOOST_REQUIRE(
+      env.cli({"publish", "vinted", std::to_string(first), std::to_string(second)}).exit_code == 0);
+  HostProcess host(env.env);
+  json task = host.result_of("tasks.list")[0];
+  std::vector<std::string> steps;
+  std::vector<int64_t> products_seen;
+  json reply;
+  for (int guard = 0; guard < 10 && task.is_object(); ++guard) {
+    steps.push_back(task["step"]);
+    json params = {{"task_id", task["id"]},
+                   {"success", true},
+                   {"result", vinted_response(task)},
+                   {"lease_next", true}};
+    reply = host.result_of("tasks.result", params);
+    BOOST_TEST(reply["status"] == "success");
+    if (reply["next_task"].is_object()) {
+      BOOST_TEST(reply["next_task"]["status"] == "processing");  // leased to us already
+      // A resent report gets the stored answer, never a step handed out a second time.
+      json again = host.result_of("tasks.result", params);
+      BOOST_TEST(!again.contains("next_task"));
+      BOOST_TEST(again["task_id"] == task["id"]);
+    }
+    task = reply["next_task"];
+  }
+  BOOST_TEST(reply["next_task"].is_null());  // nothing left
+  // The first product's four steps, then the second's three, in FIFO order without a list.
+  std::vector<std::string> expected = {"upload_photo_1", "upload_photo_2", "create_draft",
+                                       "complete_draft", "upload_photo_1", "create_draft",
+                                       "complete_draft"};
+  BOOST_TEST(steps == expected, boost::test_tools::per_element());
+  BOOST_TEST(host.result_of("tasks.list").empty());
+  for (int64_t product : {first, second}) {
+    BOOST_TEST(host.result_of("listings.list", {{"product_id", product}})[0]["status"] ==
+               "published");
+  }
+  BOOST_TEST(host.call("tasks.result", {{"task_id", 1},
+                                        {"success", true},
+                                        {"lease_next", "yes"}})["error"]["code"] == -32602);
+}
+
 BOOST_AUTO_TEST_CASE(a_remote_id_cannot_steer_the_next_path) {
   HostEnv env;
   int64_t product = env.product_with_photos("steer", {1000});

@@ -69,6 +69,11 @@ bool Params::boolean(const char* key) const {
   return value->get<bool>();
 }
 
+std::optional<bool> Params::optional_boolean(const char* key) const {
+  if (!find(key)) return std::nullopt;
+  return boolean(key);
+}
+
 std::optional<double> Params::optional_number(const char* key, double min) const {
   const json* value = find(key);
   if (!value) return std::nullopt;

@@ -18,6 +18,7 @@ class Params {
   std::string string(const char* key) const;
   std::optional<std::string> optional_string(const char* key) const;
   bool boolean(const char* key) const;
+  std::optional<bool> optional_boolean(const char* key) const;
   std::optional<double> optional_number(const char* key, double min) const;
   // The value as given, or null when absent.
   const nlohmann::json& any(const char* key) const;

@@ -57,6 +57,7 @@ workflow::TaskReport read_report(const json& params) {
   }
   if (auto attempt = p.optional_integer("attempt", 1, 1000))
     report.attempt = static_cast<int>(*attempt);
+  report.lease_next = p.optional_boolean("lease_next").value_or(false);
   // nlohmann orders object keys, so equal params give equal fingerprints.
   report.fingerprint = sha256_hex(params.dump());
   return report;

@@ -434,6 +434,17 @@ std::optional<json> Engine::lease_task(int64_t task_id, const std::string& owner
   return view;
 }
 
+json Engine::lease_next_of(const std::string& platform, const std::string& owner) {
+  int64_t now = now_ms();
+  auto task_id = ready_task(platform, now);
+  if (!task_id) return nullptr;
+  auto view = lease_task(*task_id, owner, now);
+  if (!view) return nullptr;
+  log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner +
+            " with the previous result");
+  return *view;
+}
+
 json Engine::lease(const std::string& owner, int limit, Held held_mode) {
   int64_t now = now_ms();
   Transaction tx(db_);
@@ -747,8 +758,11 @@ json Engine::report(const std::string& owner, const TaskReport& report) {
   if (response["status"] == "pending" && outcome.kind == Outcome::Kind::kSuccess) {
     error = response["message"];  // an unreadable success counts as a failure
   }
+  // Stored without `next_task`: a repeated report must not hand out again a
+  // step that may have finished since; its sender lists tasks instead.
   finish_attempt(task->id, kNames[static_cast<int>(outcome.kind)], report.http_status, error,
                  report.fingerprint, response);
+  if (report.lease_next) response["next_task"] = lease_next_of(task->platform, owner);
   tx.commit();
   return response;
 }

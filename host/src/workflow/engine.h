@@ -46,7 +46,10 @@ struct TaskReport {
   std::optional<std::string> error_kind;
   std::optional<double> retry_after_seconds;
   std::optional<int> attempt;  // the hand-out the report is for, when the client says
-  std::string fingerprint;     // identifies a repeated report (hash of its params)
+  // Lease the platform's next ready step to the reporter in the same
+  // transaction and return it as `next_task`: one durable commit per step.
+  bool lease_next = false;
+  std::string fingerprint;  // identifies a repeated report (hash of its params)
 };
 
 struct QueueFilter {
@@ -130,6 +133,7 @@ class Engine {
   std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
   std::vector<std::string> active_platforms();
   std::optional<nlohmann::json> lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  nlohmann::json lease_next_of(const std::string& platform, const std::string& owner);
   struct ListingRow;
   std::optional<ListingRow> load_listing(int64_t product_id, const std::string& platform);
   ListingState listing_state(const QueueRow& queue);
