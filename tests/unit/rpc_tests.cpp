@@ -1,6 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "messaging/rpc.h"
+#include "service/error_reply.h"
+#include "store/database.h"
 #include "test_support.h"
 #include "util/errors.h"
 #include "util/json_input.h"
@@ -92,6 +94,30 @@ BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
 
 BOOST_AUTO_TEST_CASE(a_response_object_is_ignored) {
   BOOST_TEST(!rpc.handle(R"({"jsonrpc":"2.0","id":3,"result":{}})").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(error_reply_suite)
+
+// The host's own JSON mistakes are its failures, never the caller's bad params.
+BOOST_AUTO_TEST_CASE(one_mapping_from_exceptions_to_replies) {
+  try {
+    json number = 5;
+    (void)number.get<std::string>();
+  } catch (const json::exception& e) {
+    auto reply = service::error_reply(e, "test");
+    BOOST_TEST(static_cast<int>(reply.code) == static_cast<int>(ErrorCode::kInternal));
+    BOOST_TEST(reply.message.rfind("internal error: ", 0) == 0u);
+  }
+  auto caller =
+      service::error_reply(AppError(ErrorCode::kWrongState, "already", {{"queue_id", 3}}), "test");
+  BOOST_TEST(static_cast<int>(caller.code) == static_cast<int>(ErrorCode::kWrongState));
+  BOOST_TEST(caller.message == "already");
+  BOOST_TEST(caller.data["queue_id"] == 3);
+  auto database = service::error_reply(store::DatabaseError("disk I/O error"), "test");
+  BOOST_TEST(static_cast<int>(database.code) == static_cast<int>(ErrorCode::kInternal));
+  BOOST_TEST(database.message == "database error: disk I/O error");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

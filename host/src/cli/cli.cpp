@@ -8,6 +8,7 @@
 
 #include "cli/serve.h"
 #include "doctor/command.h"
+#include "service/error_reply.h"
 #include "service/service.h"
 #include "util/errors.h"
 #include "util/paths.h"
@@ -369,14 +370,12 @@ int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& e
   } catch (const UsageError& e) {
     err << "stoflow-host: " << e.what() << "\n(see stoflow-host --help)\n";
     return kUsage;
-  } catch (const AppError& e) {
-    err << "stoflow-host: " << e.what() << "\n";
-    if (e.data().contains("missing_fields")) {
-      err << "  missing: " << e.data()["missing_fields"].dump() << "\n";
-    }
-    return kFailed;
   } catch (const std::exception& e) {
-    err << "stoflow-host: " << e.what() << "\n";
+    auto reply = service::error_reply(e, "command line");
+    err << "stoflow-host: " << reply.message << "\n";
+    if (reply.data.is_object() && reply.data.contains("missing_fields")) {
+      err << "  missing: " << reply.data["missing_fields"].dump() << "\n";
+    }
     return kFailed;
   }
 }

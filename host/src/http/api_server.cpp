@@ -7,6 +7,7 @@
 
 #include "http/dashboard_assets.h"
 #include "http/error_body.h"
+#include "service/error_reply.h"
 #include "store/database.h"
 #include "util/errors.h"
 #include "util/json_input.h"
@@ -287,15 +288,9 @@ void ApiServer::add_json(const char* method, const std::string& pattern, Handler
                                                 httplib::Response& res) {
     try {
       send_json(res, 200, handler(req));
-    } catch (const AppError& e) {
-      send_error(res, e.code(), e.what(), e.data());
-    } catch (const json::exception& e) {
-      // Only reached through a field of the wrong type that a handler read.
-      log::warn("HTTP " + req.method + " " + req.path + ": " + e.what());
-      send_error(res, ErrorCode::kInvalidParams, "a field of the request has the wrong type");
     } catch (const std::exception& e) {
-      log::error(std::string("HTTP ") + req.method + " " + req.path + ": " + e.what());
-      send_error(res, ErrorCode::kInternal, std::string("internal error: ") + e.what());
+      auto reply = service::error_reply(e, "HTTP " + req.method + " " + req.path);
+      send_error(res, reply.code, reply.message, reply.data);
     }
   };
   std::string m = method;

@@ -1,6 +1,6 @@
 #include "messaging/rpc.h"
 
-#include "store/database.h"
+#include "service/error_reply.h"
 #include "util/json_input.h"
 #include "util/log.h"
 
@@ -154,16 +154,9 @@ json RpcHandler::dispatch(const json& id, const std::string& method, const json&
     json result = service_.invoke(method, params, caller_);
     last_method_ = method;
     return {{"jsonrpc", "2.0"}, {"id", id}, {"result", result}};
-  } catch (const AppError& e) {
-    return rpc_error(id, e.code(), e.what(), e.data());
-  } catch (const json::exception& e) {
-    return rpc_error(id, ErrorCode::kInvalidParams, std::string("bad params: ") + e.what());
-  } catch (const store::DatabaseError& e) {
-    log::error(method + ": " + e.what());
-    return rpc_error(id, ErrorCode::kInternal, std::string("database error: ") + e.what());
   } catch (const std::exception& e) {
-    log::error(method + ": " + e.what());
-    return rpc_error(id, ErrorCode::kInternal, std::string("internal error: ") + e.what());
+    auto reply = service::error_reply(e, method);
+    return rpc_error(id, reply.code, reply.message, reply.data);
   }
 }
 
