@@ -684,18 +684,17 @@ BOOST_AUTO_TEST_CASE(the_schema_version_is_compared_with_this_binarys) {
   {
     store::Database db(path);
     db.exec_script(
-        "DROP INDEX plugin_queue_line; DROP INDEX plugin_tasks_legacy_line;"
-        " DROP INDEX plugin_tasks_leased; DROP INDEX plugin_tasks_waiting;"
-        " DELETE FROM schema_migrations WHERE version = 4");
+        "ALTER TABLE plugin_queue DROP COLUMN total_steps;"
+        " DELETE FROM schema_migrations WHERE version = 5");
   }
   auto older = check_database({path, "--db"});
   BOOST_TEST(older.state == DatabaseState::kOlder);
-  BOOST_TEST((older.schema_version == std::optional<int64_t>(3)));
+  BOOST_TEST((older.schema_version == std::optional<int64_t>(4)));
   BOOST_TEST(older.problems.empty());
   Report older_report = report_for(world, path);
   BOOST_TEST(older_report.ok());
   BOOST_TEST(text_of(older_report)
-                 .find("version 3, older than this stoflow-host's 4: migrated the "
+                 .find("version 4, older than this stoflow-host's 5: migrated the "
                        "next time the host opens it") != std::string::npos);
 
   {

@@ -169,15 +169,13 @@ BOOST_AUTO_TEST_CASE(lost_schema_rows_are_recorded_only_for_an_exact_schema) {
                store::latest_schema_version());
 
     db.exec("DELETE FROM schema_migrations");
-    // Version 3's tables: migration 4 only added indexes.
-    db.exec_script(
-        "DROP INDEX plugin_queue_line; DROP INDEX plugin_tasks_legacy_line;"
-        " DROP INDEX plugin_tasks_leased; DROP INDEX plugin_tasks_waiting");
+    // Version 4's tables: migration 5 only added a column.
+    db.exec_script("ALTER TABLE plugin_queue DROP COLUMN total_steps");
     store::migrate(db);
     BOOST_TEST(store::schema_version(db) == store::latest_schema_version());
     BOOST_TEST(count_rows(db,
-                          "SELECT COUNT(*) FROM sqlite_master"
-                          " WHERE name = 'plugin_queue_line'") == 1);
+                          "SELECT COUNT(*) FROM pragma_table_info('plugin_queue')"
+                          " WHERE name = 'total_steps'") == 1);
   }
   store::Database other(dir / "other.db");
   other.exec_script("CREATE TABLE products (x)");

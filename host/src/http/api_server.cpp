@@ -370,7 +370,8 @@ void ApiServer::add_routes() {
     return call("operations.enqueue", body);
   });
   add_json("GET", "/api/queues", [this](const httplib::Request& req) {
-    return call("queues.list", query_params(req, {"product_id", "limit"}, {"status", "platform"}));
+    return call("queues.list",
+                query_params(req, {"product_id", "limit", "before_id"}, {"status", "platform"}));
   });
   add_json("GET", R"(/api/queues/([^/]+))", [this](const httplib::Request& req) {
     return call("queues.get", {{"queue_id", path_id(req, "queue id")}});

@@ -264,6 +264,7 @@ void Service::register_methods() {
     filter.status = p.optional_string("status");
     filter.platform = p.optional_string("platform");
     filter.product_id = p.optional_integer("product_id", 1, INT64_MAX);
+    filter.before_id = p.optional_integer("before_id", 1, INT64_MAX);
     filter.limit = static_cast<int>(p.optional_integer("limit", 1, 1000).value_or(50));
     return engine_->queues(filter);
   };

@@ -248,6 +248,7 @@ void Database::release(std::string_view sql, sqlite3_stmt* stmt) {
   scan_counters_.full_scan_steps += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
   scan_counters_.sorts += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_SORT, 1);
   scan_counters_.vm_steps += sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+  scan_counters_.statements += 1;
   sqlite3_reset(stmt);
   sqlite3_clear_bindings(stmt);
   // A statement in use when the same SQL was asked for again (a nested read)

@@ -105,7 +105,8 @@ class Database {
   struct ScanCounters {
     int64_t full_scan_steps = 0;
     int64_t sorts = 0;
-    int64_t vm_steps = 0;  // SQLite's own unit of work: rows read, compared, written
+    int64_t vm_steps = 0;    // SQLite's own unit of work: rows read, compared, written
+    int64_t statements = 0;  // statements run
   };
   const ScanCounters& scan_counters() const { return scan_counters_; }
 

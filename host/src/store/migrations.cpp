@@ -199,6 +199,10 @@ CREATE INDEX plugin_tasks_legacy_line ON plugin_tasks (platform, position)
 CREATE INDEX plugin_tasks_leased ON plugin_tasks (lease_expires_at) WHERE status = 'processing';
 CREATE INDEX plugin_tasks_waiting ON plugin_tasks (available_at) WHERE status = 'pending';
 )SQL"},
+      {5, "queues know their number of steps", R"SQL(
+-- Written with each step the flow generates, so a list of queues is one query.
+ALTER TABLE plugin_queue ADD COLUMN total_steps INTEGER;
+)SQL"},
   };
   return list;
 }

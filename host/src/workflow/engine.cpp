@@ -17,12 +17,6 @@ namespace {
 
 constexpr const char* kActiveQueueStatuses = "('queued', 'processing', 'paused')";
 
-const std::vector<std::string>& queue_statuses() {
-  static const std::vector<std::string> s = {"queued", "processing", "completed",
-                                             "failed", "paused",     "cancelled"};
-  return s;
-}
-
 json parse_or_null(const std::optional<std::string>& text) {
   if (!text) return nullptr;
   return json::parse(*text, nullptr, false);
@@ -116,7 +110,7 @@ int64_t Engine::next_position() {
   return q.int64(0);
 }
 
-int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
+int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step, int total_steps) {
   db_.exec(
       "INSERT INTO plugin_tasks (queue_id, platform, step, http_method, path, body_kind, payload,"
       " status, max_retries, position, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, "
@@ -124,8 +118,10 @@ int64_t Engine::insert_step(const QueueRow& queue, const StepSpec& step) {
       queue.id, queue.platform, step.step, step.http_method, step.path, to_string(step.body),
       step.payload.dump(), options_.max_retries, queue.position, now_iso());
   int64_t task_id = db_.last_insert_id();
-  db_.exec("UPDATE plugin_queue SET current_step = ?, updated_at = ? WHERE id = ?", step.step,
-           now_iso(), queue.id);
+  // The total is the flow's count as of this step (a flow may learn it as it
+  // goes, a sync reading pages): stored so that a list of queues is one query.
+  db_.exec("UPDATE plugin_queue SET current_step = ?, total_steps = ?, updated_at = ? WHERE id = ?",
+           step.step, total_steps, now_iso(), queue.id);
   return task_id;
 }
 
@@ -285,9 +281,10 @@ EnqueueReceipt Engine::enqueue(const std::string& platform, const std::string& o
   queue.id = db_.last_insert_id();
 
   ListingState state = listing_state(queue);
-  auto first = flow.next_step({product, state, queue.accumulated, queue.context});
+  FlowState flow_state{product, state, queue.accumulated, queue.context};
+  auto first = flow.next_step(flow_state);
   if (!first) throw std::logic_error(platform + " " + operation + " generated no first step");
-  int64_t task_id = insert_step(queue, *first);
+  int64_t task_id = insert_step(queue, *first, flow.total_steps(flow_state));
   tx.commit();
 
   log::info("queued " + platform + " " + operation + " of product " + id_str(product_id) +
@@ -591,7 +588,7 @@ json Engine::advance(const TaskRow& task, const json& body) {
   FlowState state{*product, listing, accumulated, queue.context};
   auto next = flow.next_step(state);
   if (next) {
-    int64_t next_id = insert_step(queue, *next);
+    int64_t next_id = insert_step(queue, *next, flow.total_steps(state));
     db_.exec("UPDATE plugin_queue SET status = 'processing' WHERE id = ?", queue.id);
     response["next_task_id"] = next_id;
     response["queue_status"] = "processing";
@@ -879,7 +876,8 @@ json Engine::retry_queue(int64_t queue_id) {
                    json{{"missing_fields", missing}});
   }
   ListingState listing = listing_state(queue);
-  auto step = flow.next_step({product, listing, queue.accumulated, queue.context});
+  FlowState state{product, listing, queue.accumulated, queue.context};
+  auto step = flow.next_step(state);
   if (!step) throw wrong_state("queue " + id_str(queue_id) + " has no step left to run");
   // A retry is a new request from the seller: it joins the back of the line.
   queue.position = next_position();
@@ -887,7 +885,7 @@ json Engine::retry_queue(int64_t queue_id) {
       "UPDATE plugin_queue SET status = 'queued', error_message = NULL, paused_reason = NULL,"
       " retry_count = retry_count + 1, position = ?, updated_at = ? WHERE id = ?",
       queue.position, now_iso(), queue_id);
-  insert_step(queue, *step);
+  insert_step(queue, *step, flow.total_steps(state));
   if (auto running = flow.listing_rule().while_running) {
     apply_listing_rule(queue, running, "", nullptr);
   }
@@ -944,46 +942,61 @@ json Engine::cancel_queue(int64_t queue_id) {
 
 // ---------------------------------------------------------------------- views
 
-json Engine::queue(int64_t queue_id, bool with_tasks) {
-  auto q = db_.query(
-      "SELECT id, platform, operation, product_id, status, current_step, accumulated_data,"
-      " context_data, error_message, paused_reason, retry_count, created_at, updated_at"
-      " FROM plugin_queue WHERE id = ?",
-      queue_id);
-  if (!q.step()) throw not_found("queue " + id_str(queue_id) + " does not exist");
+namespace {
+
+// The columns of a queue's view and its row reader, side by side: the list
+// and the single queue are the same query, one row per queue, with the
+// product's title and the count of finished steps joined in.
+constexpr const char* kQueueViewSelect =
+    "SELECT q.id, q.platform, q.operation, q.product_id, q.status, q.current_step,"
+    " q.accumulated_data, q.context_data, q.error_message, q.paused_reason, q.retry_count,"
+    " q.created_at, q.updated_at, q.total_steps, p.title,"
+    " (SELECT COUNT(*) FROM plugin_tasks t WHERE t.queue_id = q.id AND t.status = 'success')"
+    " FROM plugin_queue q LEFT JOIN products p ON p.id = q.product_id";
+
+json optional_text(const store::Statement& q, int column) {
+  return q.is_null(column) ? json(nullptr) : json(q.text(column));
+}
+
+json queue_view(const store::Statement& q) {
   json view = {{"id", q.int64(0)},
                {"platform", q.text(1)},
                {"operation", q.text(2)},
                {"product_id", q.is_null(3) ? json(nullptr) : json(q.int64(3))},
                {"status", q.text(4)},
-               {"current_step", nullptr},
+               {"current_step", optional_text(q, 5)},
                {"accumulated_data", json::parse(q.text(6))},
                {"context_data", json::parse(q.text(7))},
-               {"error_message", q.is_null(8) ? json(nullptr) : json(q.text(8))},
-               {"paused_reason", q.is_null(9) ? json(nullptr) : json(q.text(9))},
+               {"error_message", optional_text(q, 8)},
+               {"paused_reason", optional_text(q, 9)},
                {"retry_count", q.int64(10)},
                {"created_at", q.text(11)},
-               {"updated_at", q.text(12)}};
-  if (!q.is_null(5)) view["current_step"] = q.text(5);
+               {"updated_at", q.text(12)},
+               {"product_title", optional_text(q, 14)}};
+  view["progress"] = {{"done", q.int64(15)},
+                      {"total", q.is_null(13) ? json(nullptr) : json(q.int64(13))},
+                      {"current_step", view["current_step"]}};
+  return view;
+}
 
-  auto done = db_.query(
-      "SELECT COUNT(*) FROM plugin_tasks WHERE queue_id = ? AND status = 'success'", queue_id);
-  done.step();
-  json total = nullptr;
-  view["product_title"] = nullptr;
+}  // namespace
+
+// Queues written before migration 5 carry no total: the flow counts it.
+void Engine::fill_missing_total(json& view) {
+  if (!view["progress"]["total"].is_null() || !view["product_id"].is_number()) return;
   const Flow* flow = registry_.find(view["platform"], view["operation"]);
-  if (view["product_id"].is_number()) {
-    if (auto product = products_.find(view["product_id"])) {
-      view["product_title"] = product->title;
-      if (flow) {
-        QueueRow row = require_queue(queue_id);
-        ListingState listing = listing_state(row);
-        total = flow->total_steps({*product, listing, row.accumulated, row.context});
-      }
-    }
-  }
-  view["progress"] = {
-      {"done", done.int64(0)}, {"total", total}, {"current_step", view["current_step"]}};
+  auto product = products_.find(view["product_id"]);
+  if (!flow || !product) return;
+  QueueRow row = require_queue(view["id"]);
+  ListingState listing = listing_state(row);
+  view["progress"]["total"] = flow->total_steps({*product, listing, row.accumulated, row.context});
+}
+
+json Engine::queue(int64_t queue_id, bool with_tasks) {
+  auto q = db_.query(std::string(kQueueViewSelect) + " WHERE q.id = ?", queue_id);
+  if (!q.step()) throw not_found("queue " + id_str(queue_id) + " does not exist");
+  json view = queue_view(q);
+  fill_missing_total(view);
 
   if (with_tasks) {
     json tasks = json::array();
@@ -1001,12 +1014,12 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
                    {"body", t.text(5)},
                    {"payload", json::parse(t.text(6))},
                    {"result", parse_or_null(t.optional_text(7))},
-                   {"error_message", t.is_null(8) ? json(nullptr) : json(t.text(8))},
+                   {"error_message", optional_text(t, 8)},
                    {"retry_count", t.int64(9)},
                    {"max_retries", t.int64(10)},
                    {"created_at", t.text(11)},
-                   {"started_at", t.is_null(12) ? json(nullptr) : json(t.text(12))},
-                   {"completed_at", t.is_null(13) ? json(nullptr) : json(t.text(13))}};
+                   {"started_at", optional_text(t, 12)},
+                   {"completed_at", optional_text(t, 13)}};
       if (!t.is_null(14)) task["lease_expires_at"] = iso8601(t.int64(14));
       tasks.push_back(task);
     }
@@ -1016,20 +1029,19 @@ json Engine::queue(int64_t queue_id, bool with_tasks) {
 }
 
 json Engine::queues(const QueueFilter& filter) {
-  if (filter.status && std::find(queue_statuses().begin(), queue_statuses().end(),
-                                 *filter.status) == queue_statuses().end()) {
-    throw invalid_params("unknown queue status \"" + *filter.status +
-                         "\" (queued, processing, completed, failed, paused, cancelled)");
+  if (filter.status && !store::parse_queue_status(*filter.status)) {
+    throw invalid_params("unknown queue status \"" + *filter.status + "\" (" +
+                         store::queue_status_names() + ")");
   }
-  auto q = db_.query(
-      "SELECT id FROM plugin_queue WHERE (?1 IS NULL OR status = ?1)"
-      " AND (?2 IS NULL OR platform = ?2) AND (?3 IS NULL OR product_id = ?3)"
-      " ORDER BY id DESC LIMIT ?4",
-      filter.status, filter.platform, filter.product_id, filter.limit);
-  std::vector<int64_t> ids;
-  while (q.step()) ids.push_back(q.int64(0));
+  auto q =
+      db_.query(std::string(kQueueViewSelect) +
+                    " WHERE (?1 IS NULL OR q.status = ?1) AND (?2 IS NULL OR q.platform = ?2)"
+                    " AND (?3 IS NULL OR q.product_id = ?3) AND (?5 IS NULL OR q.id < ?5)"
+                    " ORDER BY q.id DESC LIMIT ?4",
+                filter.status, filter.platform, filter.product_id, filter.limit, filter.before_id);
   json out = json::array();
-  for (int64_t id : ids) out.push_back(queue(id, false));
+  while (q.step()) out.push_back(queue_view(q));
+  for (auto& view : out) fill_missing_total(view);
   return out;
 }
 

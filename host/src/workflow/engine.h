@@ -56,6 +56,7 @@ struct QueueFilter {
   std::optional<std::string> status = std::nullopt;
   std::optional<std::string> platform = std::nullopt;
   std::optional<int64_t> product_id = std::nullopt;
+  std::optional<int64_t> before_id = std::nullopt;  // the next page, newest first
   int limit = 50;
 };
 
@@ -142,7 +143,8 @@ class Engine {
   void apply_listing_rule(const QueueRow& queue, std::optional<store::ListingStatus> status,
                           const std::string& error, const ListingOutcome* outcome);
   nlohmann::json task_view(int64_t task_id);
-  int64_t insert_step(const QueueRow& queue, const StepSpec& step);
+  int64_t insert_step(const QueueRow& queue, const StepSpec& step, int total_steps);
+  void fill_missing_total(nlohmann::json& view);
   int64_t next_position();
 
   Outcome classify(const TaskRow& task, const TaskReport& report);
