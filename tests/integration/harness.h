@@ -64,6 +64,9 @@ class ServeProcess {
   std::string token_;
 };
 
+// A TCP connection to 127.0.0.1:port (fails the test if refused); the caller closes it.
+int connect_loopback(int port);
+
 // Reads a multipart file reference through blobs.read, chunk by chunk.
 std::string read_blob(HostProcess& host, const json& file_ref);
 

@@ -21,17 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int connect_to(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  BOOST_REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  return fd;
-}
-
 bool send_all(int fd, const std::string& bytes) {
   return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
 }
@@ -79,7 +68,7 @@ class SlowClients {
       : tick_(tick) {
     for (size_t i = 0; i < count; ++i) {
       Client client;
-      client.fd = connect_to(port);
+      client.fd = connect_loopback(port);
       client.script = script(i);
       client.opened = Clock::now();
       BOOST_REQUIRE(client.script.upfront.empty() || send_all(client.fd, client.script.upfront));
@@ -341,7 +330,7 @@ BOOST_AUTO_TEST_CASE(ordinary_and_large_bodies_still_work) {
   // A large body that arrives after its head, in two parts.
   std::string batch = json{{"platform", "vinted"}, {"product_ids", {product}}}.dump() +
                       std::string(200 * 1024, ' ');
-  int fd = connect_to(serve.port());
+  int fd = connect_loopback(serve.port());
   BOOST_REQUIRE(send_all(fd, "POST /api/products/publish HTTP/1.1\r\n" + host_line(serve) +
                                  auth_line(serve) + "Content-Type: application/json\r\n" +
                                  "Content-Length: " + std::to_string(batch.size()) + "\r\n\r\n"));
@@ -356,7 +345,7 @@ BOOST_AUTO_TEST_CASE(ordinary_and_large_bodies_still_work) {
 
   // A client that asks before sending its body is told to go on at once.
   std::string small = R"({"platform": "vinted", "product_ids": []})";
-  fd = connect_to(serve.port());
+  fd = connect_loopback(serve.port());
   BOOST_REQUIRE(send_all(fd, "POST /api/products/publish HTTP/1.1\r\n" + host_line(serve) +
                                  auth_line(serve) + "Expect: 100-continue\r\n" +
                                  "Content-Length: " + std::to_string(small.size()) + "\r\n\r\n"));

@@ -16,6 +16,7 @@
 #include "util/json_input.h"
 #include "util/log.h"
 #include "util/paths.h"
+#include "util/unique_fd.h"
 
 #ifndef STOFLOW_VERSION
 #define STOFLOW_VERSION "0.0.0"
@@ -146,10 +147,7 @@ namespace {
 std::string read_catalogue(const fs::path& file) {
   int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw not_found("cannot open " + file.string() + ": " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+  UniqueFd closer(fd);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     throw invalid_params(file.string() + " is not a regular file");

@@ -15,6 +15,7 @@
 #include "util/errors.h"
 #include "util/log.h"
 #include "util/paths.h"
+#include "util/unique_fd.h"
 
 namespace stoflow::store {
 
@@ -23,20 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // "cannot create /x/tmp/ab12: Read-only file system": the OS's reason is what
 // tells the seller what to fix, so every failure below carries it.
@@ -72,7 +59,7 @@ std::string hash_fd(int fd, const fs::path& path) {
 }
 
 void fsync_dir(const fs::path& dir) {
-  FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
 }
 
@@ -183,7 +170,7 @@ void BlobStore::remove_abandoned_temp_files() {
   int removed = 0;
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const fs::path path = it->path();
-    FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) continue;
     struct stat opened {};
     if (::fstat(fd.get(), &opened) != 0 || !S_ISREG(opened.st_mode)) continue;
@@ -221,7 +208,7 @@ StoredBlob BlobStore::put_file(const fs::path& source) {
   std::string what = "photo " + source.string();
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
   // forever. put_fd then refuses anything that is not a regular file.
-  FileDescriptor in(::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd in(::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0) {
     throw AppError(ErrorCode::kNotFound, what + " cannot be opened: " + std::strerror(errno));
   }
@@ -317,7 +304,7 @@ int64_t BlobStore::read(std::string_view sha256, int64_t offset, int64_t length,
                         std::string& out) const {
   if (!is_sha256_hex(sha256)) throw invalid_params("blob must be a lowercase SHA-256 hex digest");
   fs::path path = path_for(sha256);
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) throw not_found("blob " + std::string(sha256) + " is not stored");
     throw std::runtime_error(os_error("cannot open blob", path, errno));

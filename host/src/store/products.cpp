@@ -11,6 +11,7 @@
 
 #include "util/clock.h"
 #include "util/errors.h"
+#include "util/unique_fd.h"
 
 namespace stoflow::store {
 
@@ -126,20 +127,6 @@ ProductDraft parse_product(const json& item, size_t index) {
   return draft;
 }
 
-class OpenedFile {
- public:
-  explicit OpenedFile(int fd) : fd_(fd) {}
-  ~OpenedFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  OpenedFile(const OpenedFile&) = delete;
-  OpenedFile& operator=(const OpenedFile&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Both paths absolute and normal (canonical or lexically normal).
 bool is_within(const fs::path& path, const fs::path& dir) {
   auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
@@ -217,7 +204,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
     throw AppError(ErrorCode::kNotFound, what + " cannot be opened: " + std::strerror(errno) +
                                              " (" + real.string() + ")");
   }
-  OpenedFile opened(fd);
+  UniqueFd opened(fd);
   if (!options.allow_outside_photos) {
     if (auto now = opened_path(fd); now && !is_within(*now, folder)) {
       throw invalid_params(what + " changed while it was imported: it now leads to " +
