@@ -3,10 +3,12 @@
 
 STOFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-# Build and test dependencies, all Debian packages.
+# Build and test dependencies, all Debian packages. libcurl4-openssl-dev is
+# for libcurl's headers only (the host loads libcurl at run time); OpenSSL is
+# not ours any more (libcpp-httplib-dev still brings libssl-dev for itself).
 STOFLOW_BUILD_PACKAGES=(
   build-essential cmake pkg-config clang-format
-  libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev zlib1g-dev
   libboost-test-dev libcpp-httplib-dev
   nodejs openssl ca-certificates shellcheck
 )

@@ -1,14 +1,13 @@
 #include "fetch/url_photos.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 
 #include <array>
 #include <cstring>
 #include <memory>
-#include <mutex>
 
+#include "fetch/curl_api.h"
 #include "util/errors.h"
 #include "util/log.h"
 #include "util/paths.h"
@@ -16,11 +15,6 @@
 namespace stoflow::fetch {
 
 namespace {
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 struct Download {
   std::string bytes;
@@ -183,7 +177,6 @@ FetchLimits FetchLimits::from_environment() {
 
 UrlPhotoFetcher::UrlPhotoFetcher(store::BlobStore& blobs, FetchLimits limits)
     : blobs_(blobs), limits_(std::move(limits)) {
-  init_curl_once();
   const std::string& allow = limits_.allow_private_addresses;
   if (allow == "1") {
     allow_every_address_ = true;
@@ -202,39 +195,58 @@ UrlPhotoFetcher::UrlPhotoFetcher(store::BlobStore& blobs, FetchLimits limits)
 }
 
 store::StoredBlob UrlPhotoFetcher::fetch(const std::string& url) const {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  // Loaded here, at the first download, not at start (see fetch/curl_api.h).
+  const CurlApi* api = nullptr;
+  try {
+    api = &curl_api();
+  } catch (const std::runtime_error& e) {
+    throw fetch_error(url, e.what());
+  }
+  std::unique_ptr<CURL, decltype(api->easy_cleanup)> curl(api->easy_init(), api->easy_cleanup);
   if (!curl) throw fetch_error(url, "libcurl could not start");
   Download download;
   download.max_bytes = limits_.max_bytes;
   char error[CURL_ERROR_SIZE] = {0};
   CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, limits_.max_redirects);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(limits_.connect_timeout_ms));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(limits_.total_timeout_ms));
-  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits_.max_bytes));
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "stoflow-host (photo import)");
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &download);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+  // Every setting is checked: libcurl is whichever libcurl.so.4 the machine
+  // has, not the one the headers came from, and an older one refuses options
+  // it does not know (CURLOPT_PROTOCOLS_STR is 7.85): a download without
+  // its scheme, address or size limits must not happen.
+  auto set = [&](const char* name, CURLoption option, auto value) {
+    if (CURLcode rc = api->easy_setopt(h, option, value); rc != CURLE_OK) {
+      throw fetch_error(url, std::string("this libcurl refuses ") + name + " (" +
+                                 api->easy_strerror(rc) + "); libcurl 7.85 or later is needed");
+    }
+  };
+  set("CURLOPT_URL", CURLOPT_URL, url.c_str());
+  set("CURLOPT_PROTOCOLS_STR", CURLOPT_PROTOCOLS_STR, "http,https");
+  set("CURLOPT_REDIR_PROTOCOLS_STR", CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  set("CURLOPT_FOLLOWLOCATION", CURLOPT_FOLLOWLOCATION, 1L);
+  set("CURLOPT_MAXREDIRS", CURLOPT_MAXREDIRS, limits_.max_redirects);
+  set("CURLOPT_CONNECTTIMEOUT_MS", CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(limits_.connect_timeout_ms));
+  set("CURLOPT_TIMEOUT_MS", CURLOPT_TIMEOUT_MS, static_cast<long>(limits_.total_timeout_ms));
+  set("CURLOPT_MAXFILESIZE_LARGE", CURLOPT_MAXFILESIZE_LARGE,
+      static_cast<curl_off_t>(limits_.max_bytes));
+  set("CURLOPT_SSL_VERIFYPEER", CURLOPT_SSL_VERIFYPEER, 1L);
+  set("CURLOPT_SSL_VERIFYHOST", CURLOPT_SSL_VERIFYHOST, 2L);
+  set("CURLOPT_NOSIGNAL", CURLOPT_NOSIGNAL, 1L);
+  set("CURLOPT_USERAGENT", CURLOPT_USERAGENT, "stoflow-host (photo import)");
+  set("CURLOPT_WRITEFUNCTION", CURLOPT_WRITEFUNCTION, on_data);
+  set("CURLOPT_WRITEDATA", CURLOPT_WRITEDATA, static_cast<void*>(&download));
+  set("CURLOPT_ERRORBUFFER", CURLOPT_ERRORBUFFER, static_cast<char*>(error));
+  set("CURLOPT_FAILONERROR", CURLOPT_FAILONERROR, 0L);
   // Straight to the photo's server, never through a proxy from the
   // environment: through a proxy, the address checked would be the proxy's,
   // and the proxy would reach whatever address the URL names.
-  curl_easy_setopt(h, CURLOPT_PROXY, "");
+  set("CURLOPT_PROXY", CURLOPT_PROXY, "");
   AddressGuard guard;
   guard.allow_every_address = allow_every_address_;
   guard.allowed = &allowed_addresses_;
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
-  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &guard);
+  set("CURLOPT_OPENSOCKETFUNCTION", CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
+  set("CURLOPT_OPENSOCKETDATA", CURLOPT_OPENSOCKETDATA, static_cast<void*>(&guard));
 
-  CURLcode rc = curl_easy_perform(h);
+  CURLcode rc = api->easy_perform(h);
   if (rc != CURLE_OK && !guard.refused.empty()) {
     throw fetch_error(url, "it leads to " + guard.refused +
                                "; photo URLs must point to a server on the public internet");
@@ -248,9 +260,9 @@ store::StoredBlob UrlPhotoFetcher::fetch(const std::string& url) const {
   if (rc == CURLE_TOO_MANY_REDIRECTS)
     throw fetch_error(url, "more than " + std::to_string(limits_.max_redirects) + " redirects");
   if (rc == CURLE_OPERATION_TIMEDOUT) throw fetch_error(url, "timed out");
-  if (rc != CURLE_OK) throw fetch_error(url, *error ? error : curl_easy_strerror(rc));
+  if (rc != CURLE_OK) throw fetch_error(url, *error ? error : api->easy_strerror(rc));
   long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  api->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300)
     throw fetch_error(url, "the server answered HTTP " + std::to_string(status));
   try {

@@ -1,8 +1,9 @@
 #pragma once
-// Downloads a catalogue's photo URLs into the blob store with libcurl:
-// bounded in time, size and redirects, TLS verified, type checked by magic
-// bytes, and only from public internet addresses. A failure names the URL and
-// the reason; nothing is stored.
+// Downloads a catalogue's photo URLs into the blob store with libcurl (loaded
+// at the first download, see fetch/curl_api.h): bounded in time, size and
+// redirects, TLS verified, type checked by magic bytes, and only from public
+// internet addresses. A failure names the URL and the reason; nothing is
+// stored.
 #include <sys/socket.h>
 
 #include <cstdint>

@@ -1,6 +1,16 @@
 #pragma once
-// Thin wrappers over OpenSSL's libcrypto: SHA-256 and base64 are security and
-// integrity primitives that a maintained library does better than our own code.
+// SHA-256 (FIPS 180-4), base64 (RFC 4648), random bytes from the kernel's
+// CSPRNG (getrandom(2)) and UUIDs, in our own code. Each is small, fully
+// specified and checked against the standards' own test vectors
+// (tests/unit/crypto_tests.cpp); linking OpenSSL's libcrypto for them loaded
+// a 4.5 MB library into every process, the native host included, for a few
+// hundred lines of well-known code. Nothing here needs constant time: the
+// hashes are of public data (photos, request parameters) and no secret is
+// ever compared with them.
+#include <sys/types.h>
+
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -8,21 +18,32 @@
 
 namespace stoflow {
 
+// Streaming SHA-256: update() any number of times, then hex_digest() once.
 class Sha256 {
  public:
   Sha256();
-  ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
 
   void update(const void* data, size_t size);
-  std::string hex_digest();  // lowercase, 64 characters
+  // Ends the hash: lowercase, 64 characters. Throws std::logic_error if
+  // called twice or after it, as would update(): a finished hash has no state
+  // left to feed.
+  std::string hex_digest();
 
  private:
-  void* context_;
+  std::array<unsigned char, 32> digest();
+  void compress(const unsigned char* block);
+
+  std::array<uint32_t, 8> state_;
+  std::array<unsigned char, 64> block_{};
+  size_t block_used_ = 0;
+  uint64_t total_bytes_ = 0;
+  bool finished_ = false;
 };
 
 std::string sha256_hex(std::string_view data);
+// Standard alphabet, '=' padding, no line breaks.
 std::string base64_encode(std::span<const unsigned char> data);
 
 // RFC 4122 version 4, from the OS's CSPRNG.
@@ -30,5 +51,14 @@ std::string random_uuid();
 std::string random_hex(size_t bytes);
 
 bool is_sha256_hex(std::string_view text);
+
+namespace detail {
+// getrandom(2)'s shape, so the tests can feed the loop interrupted and short
+// reads; production passes ::getrandom.
+using RandomSource = ssize_t (*)(void* buffer, size_t size, unsigned flags);
+// Fills `size` bytes from `source`, retrying on EINTR and continuing after
+// short reads; throws std::runtime_error on any other failure.
+void fill_random(unsigned char* out, size_t size, RandomSource source);
+}  // namespace detail
 
 }  // namespace stoflow

@@ -1,0 +1,227 @@
+// util/crypto is our own code (no OpenSSL): checked here against the
+// standards' own vectors and, for the lengths where SHA-256 padding changes
+// shape, against digests computed by an independent implementation (Python's
+// hashlib).
+#include <boost/test/unit_test.hpp>
+#include <cerrno>
+#include <cstring>
+#include <regex>
+#include <set>
+#include <vector>
+
+#include "test_support.h"
+#include "util/crypto.h"
+
+using namespace stoflow;
+
+namespace {
+
+std::span<const unsigned char> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
+}
+
+// The message of `n` bytes whose byte i is (31 i + 7) mod 256.
+std::string pattern(size_t n) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>((i * 31 + 7) & 0xFF);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(crypto)
+
+// FIPS 180-4's examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf").
+BOOST_AUTO_TEST_CASE(sha256_matches_the_standard_test_vectors) {
+  BOOST_TEST(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  BOOST_TEST(sha256_hex("abc") ==
+             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  BOOST_TEST(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  BOOST_TEST(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                        "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu") ==
+             "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  BOOST_TEST(sha256_hex(std::string(1'000'000, 'a')) ==
+             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// Messages ending just before, at and after the 56-byte mark where the
+// length no longer fits in the last block, and at block boundaries.
+BOOST_AUTO_TEST_CASE(sha256_pads_every_length_around_block_boundaries) {
+  const std::vector<std::pair<size_t, std::string>> expected = {
+      {1, "ca358758f6d27e6cf45272937977a748fd88391db679ceda7dc7bf1f005ee879"},
+      {55, "8aa994584139d128848eeebc4e815639ba5ab6e6e39574195a63ac4f14f7c43b"},
+      {56, "ad574708f75c044c9b85de64cb568ee7711ff4f36448c6242f053ba8f6cc2b63"},
+      {57, "5b46e502092be01b1100193e089fdda95638c12e19a1d24f308eb2c3d3ae849d"},
+      {63, "280ed3e8ff1df845b2e7dfe6ac6cee817bef20e783cc65abc41b818b4d2fe076"},
+      {64, "c6ab9724ade5b6a7a1edfffb12f3aa9181351355af8fd08c919952ad211339dd"},
+      {65, "788367c73c7ddf4c53f65e68cc0d943e6227ab55b0e78ba63ace822b1c6301c0"},
+      {111, "dd1413178fb627f9abbc041ffe39c44aa7aaa0e2e6d2ca5c4528ac7073a2da45"},
+      {112, "a65c92dac124062d0ab951a42773cb04fc98d1d4bf8897b176f8cff3509d379e"},
+      {119, "3d610547d68216dedf7435a4fb6260353911f6b3fd3f18805ddb8be285d726fe"},
+      {120, "1f80156a804cb7862ad113e8200e9d74499723e7c7854d5f48776d3148e09656"},
+      {127, "192409cd280e14b743642ad1343fbd3e82d9305de72c078117745a679210cc3d"},
+      {128, "cc548ca2dec1f6fe4f58b2e27aa9c7521607df1130d140b55a4dad0665302356"},
+      {129, "81e89a7b2911aaa7795f9e3d4910cb47d6cd2b00d83b8399481527261a1a7519"},
+      {1000, "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179"},
+  };
+  for (const auto& [length, digest] : expected) {
+    BOOST_TEST_CONTEXT("length " << length) {
+      BOOST_TEST(sha256_hex(pattern(length)) == digest);
+    }
+  }
+}
+
+// The blob store feeds files in chunks: any split gives the one-shot digest.
+BOOST_AUTO_TEST_CASE(sha256_streaming_gives_the_same_digest_whatever_the_pieces) {
+  std::string million(1'000'000, 'a');
+  for (size_t piece : {size_t{1}, size_t{3}, size_t{55}, size_t{63}, size_t{64}, size_t{65},
+                       size_t{1000}, size_t{65'536}, size_t{999'999}}) {
+    BOOST_TEST_CONTEXT("pieces of " << piece) {
+      Sha256 hash;
+      for (size_t at = 0; at < million.size(); at += piece) {
+        hash.update(million.data() + at, std::min(piece, million.size() - at));
+      }
+      BOOST_TEST(hash.hex_digest() ==
+                 "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    }
+  }
+  // Uneven pieces, empty ones included, over a message that is not all one byte.
+  std::string message = pattern(1000);
+  Sha256 hash;
+  size_t at = 0;
+  for (size_t piece = 0; at < message.size(); piece = (piece + 7) % 71) {
+    size_t n = std::min(piece, message.size() - at);
+    hash.update(message.data() + at, n);
+    at += n;
+  }
+  BOOST_TEST(hash.hex_digest() ==
+             "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179");
+}
+
+BOOST_AUTO_TEST_CASE(a_finished_sha256_refuses_more_input) {
+  Sha256 hash;
+  hash.update("abc", 3);
+  BOOST_TEST(hash.hex_digest() == sha256_hex("abc"));
+  BOOST_CHECK_THROW(hash.update("d", 1), std::logic_error);
+  BOOST_CHECK_THROW(hash.hex_digest(), std::logic_error);
+}
+
+// RFC 4648, section 10, and the two characters past the letters and digits.
+BOOST_AUTO_TEST_CASE(base64_matches_the_rfc_test_vectors) {
+  BOOST_TEST(base64_encode(bytes_of("")) == "");
+  BOOST_TEST(base64_encode(bytes_of("f")) == "Zg==");
+  BOOST_TEST(base64_encode(bytes_of("fo")) == "Zm8=");
+  BOOST_TEST(base64_encode(bytes_of("foo")) == "Zm9v");
+  BOOST_TEST(base64_encode(bytes_of("foob")) == "Zm9vYg==");
+  BOOST_TEST(base64_encode(bytes_of("fooba")) == "Zm9vYmE=");
+  BOOST_TEST(base64_encode(bytes_of("foobar")) == "Zm9vYmFy");
+  BOOST_TEST(base64_encode(bytes_of("\xfb\xff")) == "+/8=");
+  BOOST_TEST(base64_encode(bytes_of(std::string("\0\0\0", 3))) == "AAAA");
+}
+
+// What blobs.read sends the extension decodes back to the bytes, at every
+// length modulo 3 and for every byte value.
+BOOST_AUTO_TEST_CASE(base64_round_trips_every_byte_value_and_length) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  all += testing::png_bytes(2000, 3);
+  for (size_t length = 0; length <= all.size(); length += (length < 300 ? 1 : 97)) {
+    std::string input = all.substr(0, length);
+    std::string encoded = base64_encode(bytes_of(input));
+    BOOST_TEST_CONTEXT("length " << length) {
+      BOOST_TEST(encoded.size() == 4 * ((length + 2) / 3));
+      BOOST_TEST(encoded.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789+/=") == std::string::npos);
+      BOOST_TEST((testing::base64_decode(encoded) == input));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(uuids_are_version_4_and_distinct) {
+  const std::regex shape("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string uuid = random_uuid();
+    BOOST_TEST_CONTEXT(uuid) {
+      BOOST_TEST(std::regex_match(uuid, shape));
+    }
+    seen.insert(uuid);
+  }
+  BOOST_TEST(seen.size() == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(random_hex_has_the_length_asked_and_uses_every_digit) {
+  BOOST_TEST(random_hex(0) == "");
+  std::string hex = random_hex(4096);
+  BOOST_TEST(hex.size() == 8192u);
+  BOOST_TEST(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+  // 8192 random digits miss one of 16 values with probability < 1e-200.
+  BOOST_TEST(std::set<char>(hex.begin(), hex.end()).size() == 16u);
+  BOOST_TEST(random_hex(32) != random_hex(32));
+}
+
+BOOST_AUTO_TEST_CASE(is_sha256_hex_takes_only_lowercase_64_digit_hex) {
+  BOOST_TEST(is_sha256_hex(sha256_hex("x")));
+  BOOST_TEST(!is_sha256_hex(std::string(63, 'a')));
+  BOOST_TEST(!is_sha256_hex(std::string(65, 'a')));
+  BOOST_TEST(!is_sha256_hex(std::string(64, 'A')));
+  BOOST_TEST(!is_sha256_hex(std::string(63, 'a') + "g"));
+}
+
+namespace {
+
+// A getrandom(2) stand-in that plays back a script of results: a positive
+// number fills that many bytes with its call's index, -1 fails with the
+// scripted errno.
+struct Script {
+  std::vector<std::pair<ssize_t, int>> results;  // {return value, errno}
+  std::vector<size_t> asked;
+  size_t next = 0;
+};
+Script* script = nullptr;
+
+ssize_t scripted_random(void* buffer, size_t size, unsigned) {
+  script->asked.push_back(size);
+  auto [n, error] = script->results.at(script->next++);
+  if (n < 0) {
+    errno = error;
+    return -1;
+  }
+  std::memset(buffer, static_cast<int>(script->next), static_cast<size_t>(n));
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(random_bytes_retry_after_interrupts_and_short_reads) {
+  Script s;
+  s.results = {{-1, EINTR}, {3, 0}, {-1, EINTR}, {4, 0}, {3, 0}};
+  script = &s;
+  unsigned char out[10] = {0};
+  detail::fill_random(out, sizeof out, scripted_random);
+  BOOST_TEST(s.next == 5u);
+  BOOST_TEST(s.asked == (std::vector<size_t>{10, 10, 7, 7, 3}), boost::test_tools::per_element());
+  const unsigned char want[10] = {2, 2, 2, 4, 4, 4, 4, 5, 5, 5};
+  BOOST_TEST(out == want, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(random_bytes_fail_loudly_on_a_real_error_or_no_progress) {
+  Script s;
+  s.results = {{2, 0}, {-1, ENOSYS}};
+  script = &s;
+  unsigned char out[8];
+  try {
+    detail::fill_random(out, sizeof out, scripted_random);
+    BOOST_FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(std::string(e.what()).find("random generator failed") != std::string::npos);
+  }
+  Script zero;
+  zero.results = {{0, 0}};
+  script = &zero;
+  BOOST_CHECK_THROW(detail::fill_random(out, sizeof out, scripted_random), std::runtime_error);
+  script = nullptr;
+}
+
+BOOST_AUTO_TEST_SUITE_END()
