@@ -7,8 +7,9 @@
 //
 //   bench_floor DIR ROWS
 //
-// Creates DIR/floor.db afresh, fills ROWS steps in one unsynced transaction
-// and prints "ready". Then, for each line N it reads, runs the next N steps
+// Creates DIR/floor.db afresh, fills ROWS steps in one unsynced transaction,
+// runs untimed steps until its WAL has reached its working size, and prints
+// "ready". Then, for each line N it reads, runs the next N steps
 // and prints the seconds they took. The bench alternates batches of host
 // steps and floor steps, so both meet the same disk: on a disk shared with
 // other work, two runs a minute apart can differ by half.
@@ -52,7 +53,6 @@ int main(int argc, char** argv) {
     }
     db.exec("COMMIT");
     db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    db.exec("PRAGMA synchronous=FULL");
 
     auto update = db.prepare(
         "UPDATE steps SET status = 'success', result = ?, completed_at = ? WHERE id = ?");
@@ -65,20 +65,27 @@ int main(int argc, char** argv) {
     // The head of the line, as the host's FIFO; with more steps than rows
     // (the shallowest depth) rows are updated again, still one row per step.
     int64_t next = 1;
+    auto step = [&] {
+      db.exec("BEGIN IMMEDIATE");
+      update.bind(1, result)
+          .bind(2, now)
+          .bind(3, 1 + (next - 1) % std::max<int64_t>(rows, 1))
+          .run();
+      insert.bind(1, next).bind(2, response).bind(3, now).run();
+      db.exec("COMMIT");
+      ++next;
+    };
+    // Steps until the WAL has reached its working size (see wal_working_bytes),
+    // unsynced since they are not timed.
+    int64_t working = stoflow::bench::wal_working_bytes(path);
+    while (stoflow::bench::wal_bytes(path) < working) step();
+    db.exec("PRAGMA synchronous=FULL");
     std::printf("ready\n");
     std::fflush(stdout);
     long long batch = 0;
     while (std::scanf("%lld", &batch) == 1) {
       auto start = Clock::now();
-      for (long long i = 0; i < batch; ++i, ++next) {
-        db.exec("BEGIN IMMEDIATE");
-        update.bind(1, result)
-            .bind(2, now)
-            .bind(3, 1 + (next - 1) % std::max<int64_t>(rows, 1))
-            .run();
-        insert.bind(1, next).bind(2, response).bind(3, now).run();
-        db.exec("COMMIT");
-      }
+      for (long long i = 0; i < batch; ++i) step();
       std::printf("%.6f\n", std::chrono::duration<double>(Clock::now() - start).count());
       std::fflush(stdout);
     }

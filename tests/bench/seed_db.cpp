@@ -1,6 +1,5 @@
 #include "seed_db.h"
 
-#include <openssl/sha.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <vector>
 
 #include "bench_sqlite.h"
+#include "util/crypto.h"
 
 namespace stoflow::bench {
 
@@ -17,17 +17,12 @@ using nlohmann::json;
 namespace {
 
 // Bumped whenever the rows written below change, so stale caches are not used.
-constexpr int kSeedFormat = 1;
+constexpr int kSeedFormat = 2;
 // One timestamp for every row: the host orders by position, never by clock.
 constexpr const char* kNow = "2026-11-29T10:40:01.532Z";
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  char hex[2 * SHA256_DIGEST_LENGTH + 1];
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) std::snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-  return hex;
-}
+// The host's own hash, as Service fingerprints a report with it.
+using stoflow::sha256_hex;
 
 // The schema the real binary created, so a cache built for another schema
 // (a new migration) is never handed to a host that would migrate it first.
@@ -290,11 +285,10 @@ class Seeder {
         .bind(8, position_)
         .bind(9, kNow)
         .run();
-    json report = {{"task_id", task_id},
-                   {"success", true},
-                   {"http_status", 200},
-                   {"result", answer},
-                   {"attempt", 1}};
+    // The report as the extension sends it (extension/src/task-runner.js),
+    // whose hash Service stores as the report's fingerprint.
+    json report = {{"task_id", task_id}, {"success", true}, {"http_status", 200},
+                   {"result", answer},   {"attempt", 1},    {"lease_next", true}};
     json reply = {{"success", true},
                   {"task_id", task_id},
                   {"status", "success"},
@@ -331,10 +325,12 @@ class Seeder {
   Stmt insert_published_ = db_.prepare(
       "INSERT INTO listings (product_id, platform, status, remote_id, url, created_at, updated_at,"
       " published_at) VALUES (?1, 'vinted', 'published', ?2, ?3, ?4, ?4, ?4)");
+  // total_steps: VintedPublish::total_steps (one photo, two draft steps),
+  // which Engine::insert_step writes with every step.
   Stmt insert_queue_ = db_.prepare(
       "INSERT INTO plugin_queue (platform, operation, product_id, status, accumulated_data,"
-      " context_data, position, created_at, updated_at, current_step)"
-      " VALUES ('vinted', 'publish_product', ?, ?, ?, ?, ?, ?, ?, ?)");
+      " context_data, position, created_at, updated_at, current_step, total_steps)"
+      " VALUES ('vinted', 'publish_product', ?, ?, ?, ?, ?, ?, ?, ?, 3)");
   Stmt insert_task_ = db_.prepare(
       "INSERT INTO plugin_tasks (queue_id, platform, step, http_method, path, body_kind, payload,"
       " status, max_retries, position, created_at)"
@@ -364,9 +360,23 @@ std::string Shape::name() const {
          std::to_string(listed);
 }
 
+namespace {
+std::string cache_prefix(const fs::path& base) {
+  return "seed" + std::to_string(kSeedFormat) + "-" + schema_key(base) + "-";
+}
+}  // namespace
+
 fs::path cache_path(const fs::path& cache_dir, const fs::path& base, const Shape& shape) {
-  return cache_dir / ("seed" + std::to_string(kSeedFormat) + "-" + schema_key(base) + "-" +
-                      shape.name() + ".db");
+  return cache_dir / (cache_prefix(base) + shape.name() + ".db");
+}
+
+void remove_stale_databases(const fs::path& cache_dir, const fs::path& base) {
+  if (!fs::exists(cache_dir)) return;
+  std::string current = cache_prefix(base);
+  for (const auto& entry : fs::directory_iterator(cache_dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("seed", 0) == 0 && name.rfind(current, 0) != 0) fs::remove_all(entry.path());
+  }
 }
 
 void build_database(const fs::path& base, const Shape& shape, const fs::path& cached) {

@@ -23,6 +23,11 @@ struct Shape {
 std::filesystem::path cache_path(const std::filesystem::path& cache_dir,
                                  const std::filesystem::path& base, const Shape& shape);
 
+// Removes from `cache_dir` the databases built for another schema or seed
+// format: a new migration would otherwise leave 1.6 GB behind each time.
+void remove_stale_databases(const std::filesystem::path& cache_dir,
+                            const std::filesystem::path& base);
+
 // Builds it there from `base`. The cached files are never run on: copy them.
 void build_database(const std::filesystem::path& base, const Shape& shape,
                     const std::filesystem::path& path);
