@@ -1,0 +1,159 @@
+// Fuzzes `stoflow-host products import FILE.json`: the input is the file's
+// bytes, written beside a catalogue of real photos and imported through
+// Service::import_products_file, the path the CLI takes (parsing, validation,
+// photo copies into the blob store, the one insert transaction).
+//
+// Invariants, each a trap when broken:
+//  - every refusal is an AppError with a code the front ends map (the CLI
+//    prints it, the HTTP API turns it into a status); anything else escaping
+//    is a bug (over HTTP it would be a 500);
+//  - all or nothing: a refused file adds no product;
+//  - an accepted file adds exactly one product per array element, each
+//    readable back with its photos stored, typed and within the size limit.
+//
+// Photo URLs are part of the format; downloads would make the target slow and
+// flaky, so every proxy variable points at a local port nobody listens on and
+// each download fails at once (the fetcher itself is tested in the unit suite).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+
+#include "fuzz_support.h"
+#include "service/service.h"
+#include "util/errors.h"
+
+using namespace stoflow;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A bound, never listening socket: connections to its port are refused.
+int closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    fuzz::fail("cannot reserve a local port for the proxy variables");
+  }
+  return ntohs(address.sin_port);  // the socket stays open for the life of the process
+}
+
+void route_downloads_nowhere() {
+  std::string proxy = "http://127.0.0.1:" + std::to_string(closed_port());
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    setenv(name, proxy.c_str(), 1);
+  }
+  unsetenv("NO_PROXY");
+  unsetenv("no_proxy");
+  setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
+  setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
+}
+
+struct Fixture {
+  fs::path dir = fuzz::make_fixture_dir("import");
+  fs::path catalogue = dir / "catalogue";
+  fs::path file = catalogue / "products.json";
+  std::unique_ptr<service::Service> service;
+  std::unique_ptr<fuzz::DbSnapshot> snapshot;
+
+  // The files the seed corpus names, relative to the import file: photos of
+  // each accepted type, and the cases the importer must refuse or handle.
+  Fixture() {
+    route_downloads_nowhere();
+    fuzz::write_bytes(catalogue / "photos" / "front.png", fuzz::png_photo(900, 1));
+    fuzz::write_bytes(catalogue / "photos" / "back.jpg", fuzz::jpeg_photo(2000, 2));
+    fuzz::write_bytes(catalogue / "photos" / "label.webp", fuzz::webp_photo(600, 3));
+    // Not a known image by its bytes but by its name: imported with a warning.
+    fuzz::write_bytes(catalogue / "photos" / "export.jpg", "JFIF-ish bytes from an old exporter");
+    fuzz::write_bytes(catalogue / "photos" / "empty.png", "");
+    fuzz::write_bytes(catalogue / "notes.txt", "not a photo");
+    fs::create_directories(catalogue / "photos" / "folder.png");
+    fs::create_symlink("front.png", catalogue / "photos" / "link.png");
+    fs::create_symlink("missing.png", catalogue / "photos" / "dangling.png");
+    service = std::make_unique<service::Service>(
+        service::Config::from_environment(dir / "data" / "stoflow.db"));
+    snapshot = std::make_unique<fuzz::DbSnapshot>(service->db().handle());
+  }
+
+  int64_t product_count() {
+    auto q = service->db().query("SELECT COUNT(*) FROM products");
+    q.step();
+    return q.int64(0);
+  }
+};
+
+Fixture* fixture = nullptr;
+
+const std::set<ErrorCode> kImportErrors = {ErrorCode::kParseError,    ErrorCode::kInvalidRequest,
+                                           ErrorCode::kInvalidParams, ErrorCode::kNotFound,
+                                           ErrorCode::kTooLarge,      ErrorCode::kFetchFailed};
+
+void check_imported(const std::vector<int64_t>& ids, std::string_view input) {
+  json parsed = json::parse(input.begin(), input.end(), nullptr, false);
+  if (!parsed.is_array() || parsed.size() != ids.size()) {
+    fuzz::fail("an import did not add one product per element of its array", input);
+  }
+  std::set<int64_t> distinct(ids.begin(), ids.end());
+  if (distinct.size() != ids.size()) fuzz::fail("an import returned the same id twice");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    store::Product product = fixture->service->products().get(ids[i]);
+    if (product.title.empty()) fuzz::fail("a product was imported without a title", input);
+    if (product.price_cents < 0) fuzz::fail("a product was imported with a negative price");
+    if (product.currency.size() != 3) fuzz::fail("a currency that is not three letters", input);
+    const json& sources = parsed[i].value("images", json::array());
+    if (product.images.size() != sources.size()) {
+      fuzz::fail("a product lost or gained photos on import", input);
+    }
+    for (const auto& image : product.images) {
+      if (!fixture->service->blobs().contains(image.sha256)) {
+        fuzz::fail("an imported photo is not in the blob store", image.sha256);
+      }
+      if (image.size <= 0 || image.size > store::kMaxPhotoBytes) {
+        fuzz::fail("an imported photo of an impossible size", std::to_string(image.size));
+      }
+      if (image.content_type != "image/jpeg" && image.content_type != "image/png" &&
+          image.content_type != "image/webp") {
+        fuzz::fail("an imported photo of an unknown type", image.content_type);
+      }
+    }
+    // Shown back by `products show` and the HTTP API: must serialise strictly.
+    (void)store::to_json(product).dump();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::quiet_logs();
+  fixture = new Fixture();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  fuzz::write_bytes(fixture->file, input);
+  int64_t before = fixture->product_count();
+  try {
+    auto ids = fixture->service->import_products_file(fixture->file);
+    if (fixture->product_count() != before + static_cast<int64_t>(ids.size())) {
+      fuzz::fail("the product count does not match the ids returned");
+    }
+    check_imported(ids, input);
+  } catch (const AppError& e) {
+    if (!kImportErrors.contains(e.code()))
+      fuzz::fail("an import error of an unexpected kind", e.what());
+    if (fixture->product_count() != before) fuzz::fail("a refused import added products", e.what());
+  } catch (const std::exception& e) {
+    fuzz::fail("an exception other than AppError escaped the import", e.what());
+  }
+  fixture->snapshot->restore_if_changed();
+  return 0;
+}
