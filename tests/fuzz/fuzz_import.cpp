@@ -11,13 +11,8 @@
 //  - an accepted file adds exactly one product per array element, each
 //    readable back with its photos stored, typed and within the size limit.
 //
-// Photo URLs are part of the format; downloads would make the target slow and
-// flaky, so every proxy variable points at a local port nobody listens on and
-// each download fails at once (the fetcher itself is tested in the unit suite).
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+// Photo URLs fail at once (fuzz::route_downloads_nowhere): the fetcher itself
+// is tested in the unit suite.
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -32,31 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A bound, never listening socket: connections to its port are refused.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    fuzz::fail("cannot reserve a local port for the proxy variables");
-  }
-  return ntohs(address.sin_port);  // the socket stays open for the life of the process
-}
-
-void route_downloads_nowhere() {
-  std::string proxy = "http://127.0.0.1:" + std::to_string(closed_port());
-  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
-    setenv(name, proxy.c_str(), 1);
-  }
-  unsetenv("NO_PROXY");
-  unsetenv("no_proxy");
-  setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
-  setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
-}
-
 struct Fixture {
   fs::path dir = fuzz::make_fixture_dir("import");
   fs::path catalogue = dir / "catalogue";
@@ -67,7 +37,7 @@ struct Fixture {
   // The files the seed corpus names, relative to the import file: photos of
   // each accepted type, and the cases the importer must refuse or handle.
   Fixture() {
-    route_downloads_nowhere();
+    fuzz::route_downloads_nowhere();
     fuzz::write_bytes(catalogue / "photos" / "front.png", fuzz::png_photo(900, 1));
     fuzz::write_bytes(catalogue / "photos" / "back.jpg", fuzz::jpeg_photo(2000, 2));
     fuzz::write_bytes(catalogue / "photos" / "label.webp", fuzz::webp_photo(600, 3));

@@ -1,7 +1,13 @@
 #include "fuzz_support.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdio>
 #include <fstream>
@@ -54,6 +60,28 @@ void quiet_logs() {
   log::Options options;
   options.level = log::Level::kError;
   log::configure(options);
+}
+
+void route_downloads_nowhere() {
+  // A bound, never listening socket: connections to its port are refused. It
+  // stays open for the life of the process, so the port is not reused.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    fail("cannot reserve a local port for the proxy variables");
+  }
+  std::string proxy = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    setenv(name, proxy.c_str(), 1);
+  }
+  unsetenv("NO_PROXY");
+  unsetenv("no_proxy");
+  setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
+  setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
 }
 
 namespace {
@@ -133,7 +161,14 @@ namespace {
 void copy_database(sqlite3* from, sqlite3* to) {
   sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
   if (!backup) fail("sqlite3_backup_init failed", sqlite3_errmsg(to));
-  int rc = sqlite3_backup_step(backup, -1);
+  int rc = SQLITE_OK;
+  // Another thread of the target (the HTTP server's maintenance) may hold the
+  // write lock for a moment.
+  for (int tries = 0; tries < 5000; ++tries) {
+    rc = sqlite3_backup_step(backup, -1);
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) fail("restoring the fixture database failed", sqlite3_errstr(rc));
 }
@@ -143,16 +178,32 @@ DbSnapshot::DbSnapshot(sqlite3* live) : live_(live) {
   if (sqlite3_open(":memory:", &copy_) != SQLITE_OK) throw std::runtime_error("sqlite3_open");
   copy_database(live_, copy_);
   changes_at_snapshot_ = sqlite3_total_changes64(live_);
+  version_at_snapshot_ = data_version();
 }
 
 DbSnapshot::~DbSnapshot() {
   sqlite3_close(copy_);
 }
 
+int64_t DbSnapshot::data_version() const {
+  sqlite3_stmt* stmt = nullptr;
+  int64_t version = -1;
+  if (sqlite3_prepare_v2(live_, "PRAGMA data_version", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return version;
+}
+
 void DbSnapshot::restore_if_changed() {
-  if (sqlite3_total_changes64(live_) == changes_at_snapshot_) return;
+  int64_t version = data_version();
+  if (sqlite3_total_changes64(live_) == changes_at_snapshot_ && version == version_at_snapshot_) {
+    return;
+  }
   copy_database(copy_, live_);
   changes_at_snapshot_ = sqlite3_total_changes64(live_);
+  version_at_snapshot_ = data_version();
 }
 
 }  // namespace stoflow::fuzz

@@ -21,16 +21,23 @@ std::filesystem::path make_fixture_dir(const std::string& name);
 // would bury libFuzzer's own output. Errors still show, next to the crash.
 void quiet_logs();
 
+// Photo URLs are part of the import format; real downloads would make a target
+// slow and flaky. Points every proxy variable libcurl reads at a local port
+// nobody listens on, so each download fails at once.
+void route_downloads_nowhere();
+
 // Photo fixtures that pass the blob store's checks (JPEG, PNG, WebP magic).
 std::string png_photo(size_t size, unsigned seed);
 std::string jpeg_photo(size_t size, unsigned seed);
 std::string webp_photo(size_t size, unsigned seed);
 void write_bytes(const std::filesystem::path& path, std::string_view bytes);
 
-// The fixture database as it was after set-up, copied back into the live
-// connection after any iteration that changed it. Every input then runs
-// against the same state: a crash reproduces from its input alone, and the
-// database cannot grow over millions of iterations.
+// The fixture database as it was after set-up, copied back (SQLite's backup
+// API) after any iteration that changed it. Every input then runs against the
+// same state: a crash reproduces from its input alone, and the database cannot
+// grow over millions of iterations. `live` is the connection the target
+// writes through, or a connection of the snapshot's own when the writes come
+// from other threads (their commits show in PRAGMA data_version).
 class DbSnapshot {
  public:
   explicit DbSnapshot(sqlite3* live);
@@ -40,9 +47,11 @@ class DbSnapshot {
   void restore_if_changed();
 
  private:
+  int64_t data_version() const;
   sqlite3* live_;
   sqlite3* copy_ = nullptr;
   int64_t changes_at_snapshot_ = 0;
+  int64_t version_at_snapshot_ = 0;
 };
 
 }  // namespace stoflow::fuzz

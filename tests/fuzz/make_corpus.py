@@ -223,6 +223,100 @@ def import_corpus():
     seed("duplicate-keys.json", '[{"title": "a", "title": "b", "price_cents": 1}]')
 
 
+def http_request(method, target, headers=None, body=b"", host="127.0.0.1:@PORT@", token=True):
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    lines = [f"{method} {target} HTTP/1.1"]
+    if host is not None:
+        lines.append(f"Host: {host}")
+    if token:
+        lines.append("Authorization: Bearer @TOKEN@")
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if body:
+        lines.append("Content-Type: application/json")
+    if body or (method == "POST" and "Content-Length" not in (headers or {})):
+        # httplib 0.11 reads a POST without a length until the client closes.
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def http_corpus():
+    # One request per seed: httplib 0.11 serves the first request of a read
+    # and drops what was pipelined after it. "@PORT@" and "@TOKEN@" are
+    # replaced by the server's port and token.
+    r = http_request
+    seeds = {
+        "health": r("GET", "/api/health"),
+        "products": r("GET", "/api/products?limit=5&after_id=0"),
+        "product": r("GET", "/api/products/1"),
+        "queues": r("GET", "/api/queues?status=queued&platform=vinted&product_id=1&limit=5"),
+        "queue": r("GET", "/api/queues/1"),
+        "listings": r("GET", "/api/listings?product_id=1"),
+        "blob": r("GET", "/api/blobs/" + FRONT_PNG),
+        "tasks-poll": r("GET", "/api/plugin/tasks?limit=2"),
+        "task-result-success": r("POST", "/api/plugin/tasks/1/result", body={
+            "success": True, "http_status": 200, "result": {"id": 1001, "url": "u"}}),
+        "task-result-rate-limited": r("POST", "/api/plugin/tasks/1/result", body={
+            "success": False, "http_status": 429, "retry_after": 1}),
+        "publish-seed-endpoint": r("POST", "/api/vinted/publish", body={"product_id": 2}),
+        "publish-other-platform": r("POST", "/api/etsy/publish", body={"product_id": 2}),
+        "publish-many": r("POST", "/api/products/publish", body={
+            "platform": "vinted", "product_ids": [2, 3, "x", 99]}),
+        "queue-cancel": r("POST", "/api/queues/1/cancel"),
+        "queue-retry": r("POST", "/api/queues/1/retry"),
+        "queue-resume": r("POST", "/api/queues/1/resume"),
+        "queue-id-too-large": r("POST", "/api/queues/99999999999999999999/cancel"),
+        "import-url": r("POST", "/api/products/import", body={"products": [{
+            "title": "t", "price_cents": 1, "images": ["https://images.example/a.jpg"]}]}),
+        "import-local-path": r("POST", "/api/products/import", body=[{
+            "title": "t", "price_cents": 1, "images": ["/etc/hostname"]}]),
+        "import-no-photo": r("POST", "/api/products/import", body=[{"title": "t", "price_cents": 1}]),
+        "login-code": r("POST", "/api/dashboard/login-codes"),
+        "session-bad-code": r("POST", "/api/dashboard/session", body={"code": "not-a-code"},
+                              token=False),
+        "session-forged": r("GET", "/api/products", headers={"X-StoFlow-Session": "forged"},
+                            token=False),
+        "asset-root": r("GET", "/", token=False),
+        "asset-app-js": r("GET", "/app.js", token=False),
+        "asset-login": r("GET", "/login.html?code=x", token=False),
+        "favicon": r("GET", "/favicon.ico", token=False),
+        # What the screen refuses, and what httplib itself refuses.
+        "refused-no-token": r("GET", "/api/queues", token=False),
+        "refused-wrong-token": r("GET", "/api/queues", token=False,
+                                 headers={"Authorization": "Bearer nope"}),
+        "refused-foreign-host": r("GET", "/api/health", host="evil.example"),
+        "refused-no-host": r("GET", "/api/health", host=None),
+        "refused-two-hosts": r("GET", "/api/health", headers={"Host": "localhost:@PORT@"}),
+        "refused-options": r("OPTIONS", "/api/health", headers={"Origin": "https://evil.example"}),
+        "refused-chunked": r("POST", "/api/vinted/publish",
+                             headers={"Transfer-Encoding": "chunked"}) +
+        b"7\r\n{\"a\":1}\r\n0\r\n\r\n",
+        "refused-compressed": r("POST", "/api/vinted/publish", body={"product_id": 2},
+                                headers={"Content-Encoding": "gzip"}),
+        "refused-huge-length": r("POST", "/api/vinted/publish",
+                                 headers={"Content-Length": "99999999999"}),
+        "refused-session-too-long": r("POST", "/api/dashboard/session", token=False,
+                                      body={"code": "x" * 5000}),
+        "refused-not-json": r("POST", "/api/vinted/publish", body=b"{not json"),
+        "refused-deep-json": r("POST", "/api/vinted/publish", body=b"[" * 300),
+        "refused-number-out-of-range": r("POST", "/api/vinted/publish", body=b'{"product_id": 1e400}'),
+        "refused-id-as-string": r("POST", "/api/vinted/publish", body=b'{"product_id": "1"}'),
+        "refused-task-id": r("POST", "/api/plugin/tasks/abc/result", body=b"{}"),
+        "malformed-request-line": b"GET\r\n\r\n",
+        "unknown-version": b"GET / HTTP/9.9\r\nHost: 127.0.0.1:@PORT@\r\n\r\n",
+        "http-1.0-absolute-uri": b"GET http://127.0.0.1:@PORT@/api/health HTTP/1.0\r\n"
+        b"Host: 127.0.0.1:@PORT@\r\nAuthorization: Bearer @TOKEN@\r\n\r\n",
+        "percent-encoded-path": r("GET", "/api/%70roducts/%31?limit=%35"),
+        "header-without-colon": b"GET /api/health HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n",
+        "unfinished-body": r("POST", "/api/vinted/publish",
+                             headers={"Content-Length": "40"}) + b'{"product_id":',
+    }
+    for name, data in seeds.items():
+        write("http", name, data)
+
+
 if __name__ == "__main__":
     rpc_corpus()
     import_corpus()
+    http_corpus()
