@@ -13,9 +13,17 @@
 //
 // Photo URLs fail at once (fuzz::route_downloads_nowhere): the fetcher itself
 // is tested in the unit suite.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "fuzz_support.h"
 #include "service/service.h"
@@ -48,6 +56,11 @@ struct Fixture {
     fs::create_directories(catalogue / "photos" / "folder.png");
     fs::create_symlink("front.png", catalogue / "photos" / "link.png");
     fs::create_symlink("missing.png", catalogue / "photos" / "dangling.png");
+    // A named pipe with no writer: opening it for reading blocks until one
+    // comes, so an importer that opens before it checks the file type hangs.
+    if (::mkfifo((catalogue / "photos" / "pipe.jpg").c_str(), 0600) != 0) {
+      fuzz::fail("cannot create the fixture's named pipe");
+    }
     service = std::make_unique<service::Service>(
         service::Config::from_environment(dir / "data" / "stoflow.db"));
     snapshot = std::make_unique<fuzz::DbSnapshot>(service->db().handle());
@@ -61,6 +74,24 @@ struct Fixture {
 };
 
 Fixture* fixture = nullptr;
+
+// An import that never ends is a hang of `products import`. libFuzzer's own
+// timeout works by SIGALRM, which would interrupt a blocked open() (EINTR, an
+// ordinary error) instead of reporting it; so the import runs with SIGALRM
+// blocked and this watchdog reports one that runs past 5 s.
+std::atomic<int64_t> import_started_ms{0};
+
+void watch_imports() {
+  using namespace std::chrono;
+  for (;;) {
+    std::this_thread::sleep_for(milliseconds(100));
+    int64_t started = import_started_ms.load();
+    int64_t now = duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+    if (started != 0 && now - started > 5000) {
+      fuzz::fail("an import has been running for 5 s: `products import` would hang on this file");
+    }
+  }
+}
 
 const std::set<ErrorCode> kImportErrors = {ErrorCode::kParseError,    ErrorCode::kInvalidRequest,
                                            ErrorCode::kInvalidParams, ErrorCode::kNotFound,
@@ -104,6 +135,7 @@ void check_imported(const std::vector<int64_t>& ids, std::string_view input) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fuzz::quiet_logs();
   fixture = new Fixture();
+  std::thread(watch_imports).detach();
   return 0;
 }
 
@@ -111,18 +143,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   fuzz::write_bytes(fixture->file, input);
   int64_t before = fixture->product_count();
+  sigset_t alarm, previous;
+  sigemptyset(&alarm);
+  sigaddset(&alarm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm, &previous);
+  import_started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  std::vector<int64_t> ids;
+  std::optional<AppError> refused;
   try {
-    auto ids = fixture->service->import_products_file(fixture->file);
+    ids = fixture->service->import_products_file(fixture->file);
+  } catch (const AppError& e) {
+    refused = e;
+  } catch (const std::exception& e) {
+    fuzz::fail("an exception other than AppError escaped the import", e.what());
+  }
+  import_started_ms = 0;
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+
+  if (refused) {
+    if (!kImportErrors.contains(refused->code())) {
+      fuzz::fail("an import error of an unexpected kind", refused->what());
+    }
+    if (fixture->product_count() != before)
+      fuzz::fail("a refused import added products", refused->what());
+  } else {
     if (fixture->product_count() != before + static_cast<int64_t>(ids.size())) {
       fuzz::fail("the product count does not match the ids returned");
     }
-    check_imported(ids, input);
-  } catch (const AppError& e) {
-    if (!kImportErrors.contains(e.code()))
-      fuzz::fail("an import error of an unexpected kind", e.what());
-    if (fixture->product_count() != before) fuzz::fail("a refused import added products", e.what());
-  } catch (const std::exception& e) {
-    fuzz::fail("an exception other than AppError escaped the import", e.what());
+    try {
+      check_imported(ids, input);
+    } catch (const std::exception& e) {
+      fuzz::fail("an imported product cannot be read back", e.what());
+    }
   }
   fixture->snapshot->restore_if_changed();
   return 0;
