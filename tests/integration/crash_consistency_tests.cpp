@@ -153,6 +153,7 @@ struct KillPlan {
       pick -= left[p];
     }
   }
+  bool wants(KillPoint point) const { return target == point; }
   // True when the host is to be killed here and now.
   bool at(KillPoint point, bool allowed) {
     if (target != point || !allowed) return false;
@@ -192,8 +193,8 @@ struct HostKilled {};
 // (extension/src/task-runner.js). A browser restart forgets those.
 class Extension {
  public:
-  Extension(HostEnv& env, Marketplace& market, KillPlan& plan, sqlite3* db)
-      : env_(env), market_(market), plan_(plan), db_(db) {}
+  Extension(HostEnv& env, Marketplace& market, KillPlan& plan, sqlite3* db, bool lease_next)
+      : env_(env), market_(market), plan_(plan), db_(db), lease_next_(lease_next) {}
 
   // Runs hosts until no step is left; each kill starts a new host.
   void run_to_completion(size_t queues) {
@@ -204,8 +205,10 @@ class Extension {
         return;
       } catch (const HostKilled&) {
         if (plan_.coin(25)) {
+          // The browser restarted as well, maybe with the other kind of client.
           forgotten_ += kept_.size();
-          kept_.clear();  // the browser restarted as well
+          kept_.clear();
+          lease_next_ = plan_.coin(50);
         }
       }
     }
@@ -213,6 +216,7 @@ class Extension {
   }
 
   const std::set<int64_t>& acknowledged() const { return acknowledged_; }
+  int steps_leased_with_a_result() const { return steps_leased_with_a_result_; }
   size_t forgotten() const { return forgotten_; }
   int kept_results_sent() const { return kept_sent_; }
 
@@ -232,7 +236,11 @@ class Extension {
   }
 
   void maybe_kill(HostProcess& host, KillPoint point, int max_delay_us = 0) {
-    bool allowed = !costs_an_attempt(point) || attempt_to_spare();
+    // After a result that leased the next step, the host holds that one.
+    bool costs = costs_an_attempt(point) ||
+                 (point == KillPoint::kAcknowledged && next_.is_object()) ||
+                 (point == KillPoint::kBeforeList && holding_);
+    bool allowed = !costs || attempt_to_spare();
     if (!plan_.at(point, allowed)) return;
     // A moment's delay lets the kill land before, inside or after the
     // transaction the host is running for the message just sent.
@@ -274,62 +282,102 @@ class Extension {
   }
 
   void serve(HostProcess& host) {
+    next_ = nullptr;
     plan_.draw(true);
     maybe_kill(host, KillPoint::kAtStart);
     host.result_of("hello", {{"client", "crash-consistency-test"}, {"browser", "chrome"}});
     for (;;) {
       plan_.draw(false);
-      maybe_kill(host, KillPoint::kBeforeList);
-      json tasks = request(host, "tasks.list", {{"limit", 10}}, KillPoint::kListSent);
-      if (tasks.empty()) {
-        // Nothing to hand out: every queue must be done, or a step was lost.
-        auto head = rows(db_,
-                         "SELECT id, status, current_step FROM plugin_queue"
-                         " WHERE status != 'completed' ORDER BY position LIMIT 1");
-        for (const auto& q : head) {
-          BOOST_ERROR("nothing handed out while queue " << q[0] << " is " << q[1] << " at " << q[2]
-                                                        << ": its next step was lost");
-        }
-        return;
-      }
-      BOOST_REQUIRE_EQUAL(tasks.size(), 1u);  // one platform: one step in flight
-      const json& task = tasks[0];
-      int64_t task_id = task.at("id");
-      BOOST_REQUIRE_MESSAGE(!acknowledged_.contains(task_id),
-                            "task " << task_id
-                                    << " was handed out again after its success was "
-                                       "acknowledged");
-      maybe_kill(host, KillPoint::kLeased);
-
-      json report;
-      if (auto kept = kept_.find(task_id); kept != kept_.end()) {
-        report = kept->second;  // names the attempt that did the work
-        ++kept_sent_;
+      json task = std::move(next_);
+      next_ = nullptr;
+      // tasks.list hands a held step back (same attempt). A step leased with
+      // a result goes through it when the next kill is planned there, so that
+      // clients asking for lease_next meet those points too.
+      bool list_anyway = plan_.wants(KillPoint::kBeforeList) || plan_.wants(KillPoint::kListSent);
+      if (task.is_object() && !list_anyway) {
+        BOOST_REQUIRE_EQUAL(task.at("status"), "processing");
       } else {
-        std::string uploaded;
-        if (task.at("body") == "multipart")
-          uploaded = read_photo(host, task.at("payload").at("photo[file]"));
-        report = {{"task_id", task_id},
-                  {"success", true},
-                  {"http_status", 200},
-                  {"result", market_.execute(task, uploaded)},
-                  {"attempt", task.at("attempt")}};
-        kept_[task_id] = report;  // until the host acknowledges it
-        maybe_kill(host, KillPoint::kExecuted);
+        holding_ = task.is_object();
+        json listed = list_one(host);
+        holding_ = false;
+        if (task.is_object()) {
+          BOOST_REQUIRE_MESSAGE(
+              listed.is_object() && listed["id"] == task["id"],
+              "the step leased with a result is not listed again: " << listed.dump());
+        }
+        if (listed.is_null()) return;
+        task = listed;
       }
-      json answer = request(host, "tasks.result", report, KillPoint::kResultSent);
-      BOOST_REQUIRE_MESSAGE(answer.at("status") == "success",
-                            "task " << task_id << " answered " << answer.dump());
-      acknowledged_.insert(task_id);
-      kept_.erase(task_id);
-      maybe_kill(host, KillPoint::kAcknowledged);
+      run_step(host, task);
     }
+  }
+
+  // The step tasks.list hands out, or null when there is none.
+  json list_one(HostProcess& host) {
+    maybe_kill(host, KillPoint::kBeforeList);
+    json tasks = request(host, "tasks.list", {{"limit", 10}}, KillPoint::kListSent);
+    if (tasks.empty()) {
+      // Nothing to hand out: every queue must be done, or a step was lost.
+      auto head = rows(db_,
+                       "SELECT id, status, current_step FROM plugin_queue"
+                       " WHERE status != 'completed' ORDER BY position LIMIT 1");
+      for (const auto& q : head) {
+        BOOST_ERROR("nothing handed out while queue " << q[0] << " is " << q[1] << " at " << q[2]
+                                                      << ": its next step was lost");
+      }
+      return nullptr;
+    }
+    BOOST_REQUIRE_EQUAL(tasks.size(), 1u);  // one platform: one step in flight
+    return tasks[0];
+  }
+
+  void run_step(HostProcess& host, const json& task) {
+    int64_t task_id = task.at("id");
+    BOOST_REQUIRE_MESSAGE(
+        !acknowledged_.contains(task_id),
+        "task " << task_id << " was handed out again after its success was acknowledged");
+    maybe_kill(host, KillPoint::kLeased);
+
+    json report;
+    if (auto kept = kept_.find(task_id); kept != kept_.end()) {
+      report = kept->second;  // names the attempt that did the work
+      ++kept_sent_;
+    } else {
+      std::string uploaded;
+      if (task.at("body") == "multipart")
+        uploaded = read_photo(host, task.at("payload").at("photo[file]"));
+      report = {{"task_id", task_id},
+                {"success", true},
+                {"http_status", 200},
+                {"result", market_.execute(task, uploaded)},
+                {"attempt", task.at("attempt")}};
+      if (lease_next_) report["lease_next"] = true;
+      kept_[task_id] = report;  // until the host acknowledges it
+      maybe_kill(host, KillPoint::kExecuted);
+    }
+    json answer = request(host, "tasks.result", report, KillPoint::kResultSent);
+    BOOST_REQUIRE_MESSAGE(answer.at("status") == "success",
+                          "task " << task_id << " answered " << answer.dump());
+    acknowledged_.insert(task_id);
+    kept_.erase(task_id);
+    if (answer.contains("next_task") && answer["next_task"].is_object()) {
+      next_ = answer["next_task"];
+      ++steps_leased_with_a_result_;
+    }
+    maybe_kill(host, KillPoint::kAcknowledged);
   }
 
   HostEnv& env_;
   Marketplace& market_;
   KillPlan& plan_;
   sqlite3* db_;
+  // Like the extension, ask for the next step with each result (lease_next),
+  // or list tasks after each result like the seed's plugin; drawn again at
+  // each browser restart, so both kinds of client meet every kill point.
+  bool lease_next_;
+  json next_;             // the step the last result leased, if any
+  bool holding_ = false;  // listing tasks while holding that step
+  int steps_leased_with_a_result_ = 0;
   std::map<int64_t, json> kept_;  // task id -> a success report not yet acknowledged
   std::set<int64_t> acknowledged_;
   size_t forgotten_ = 0;
@@ -389,7 +437,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_loses_and_repeats_nothing_the_host
                   SQLITE_OK);
     sqlite3_busy_timeout(db, 10000);
     KillPlan plan(seed);
-    Extension extension(env, market, plan, db);
+    Extension extension(env, market, plan, db, plan.coin(50));
     extension.run_to_completion(queue_ids.size());
 
     std::ostringstream kills;
@@ -398,6 +446,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_loses_and_repeats_nothing_the_host
         "kills: " << plan.kills() << " (" << kills.str()
                   << ") marketplace repeats: " << market.repeats
                   << ", kept results sent to a new host: " << extension.kept_results_sent()
+                  << ", steps leased with a result: " << extension.steps_leased_with_a_result()
                   << ", kept results forgotten by a browser restart: " << extension.forgotten());
     // All 40 kills happened: the run went through every kill point, not around them.
     BOOST_TEST(plan.finished(), "only " << plan.kills() << " kills happened: " << kills.str());
