@@ -79,7 +79,8 @@ struct Fixture {
     auto db_path = dir / "data" / "stoflow.db";
     service = std::make_unique<service::Service>(service::Config::from_environment(db_path));
     service->import_products(products, photos);
-    service->engine().publish("vinted", 1);
+    service->invoke("products.publish", {{"platform", "vinted"}, {"product_id", 1}},
+                    {"fuzz-fixture", "fuzz"});
     server = std::make_unique<http::ApiServer>(*service, kToken, dir / "login-codes");
     port = server->bind(0);
     if (port <= 0) fuzz::fail("the API server could not bind 127.0.0.1");
@@ -164,12 +165,11 @@ std::optional<Response> first_response(const std::string& bytes, bool head_reque
 
 // Sends `request` and reads the answer to it: until that response is whole,
 // the server closes, or nothing has come back `patience` after the request
-// was sent (an unfinished request: the server waits for the rest). httplib
-// 0.11 answers one request per read buffer (pipelined ones after it are
-// dropped) and then keeps the connection for 2 s, so waiting for the close
-// would make every input cost 2 s. The write side stays open: httplib answers
-// nothing to a client that half-closed. A server that stops reading is not an
-// error here: the health check decides whether it still serves.
+// was sent (an unfinished request: the server waits for the rest). The server
+// answers one request per connection; waiting for more would only wait. The
+// write side stays open: a client that half-closes has gone, as far as httplib
+// is concerned. A server that stops reading is not an error here: the health
+// check decides whether it still serves.
 std::string round_trip(const std::string& request, std::chrono::milliseconds patience) {
   const bool head_request = request.rfind("HEAD ", 0) == 0;
   int fd = connect_to_server();

@@ -7,8 +7,9 @@
 //  - decoding does not depend on how the stream was split into reads;
 //  - handle() never throws: a bad message is answered, never fatal;
 //  - a message gets exactly one reply, a valid JSON-RPC 2.0 object that
-//    carries the request's id whenever the request had a usable one, and no
-//    reply only when it was a response object (which the host ignores);
+//    carries the request's id whenever the request had a usable one (a
+//    refused message: null or the id recover_request_id reads from its text),
+//    and no reply only when it was a response object (which the host ignores);
 //  - no reply is an internal error (-32603): the database here is healthy, so
 //    one means an exception escaped the checks;
 //  - the frame the host would send fits in 1 MiB and is valid UTF-8 JSON;
@@ -63,7 +64,8 @@ struct Fixture {
         {{"title", "Incomplete"}, {"price_cents", 0}, {"images", json::array()}},
     });
     service.import_products(products, photos);
-    service.engine().publish("vinted", 1);
+    service.invoke("products.publish", {{"platform", "vinted"}, {"product_id", 1}},
+                   {"fuzz-fixture", "fuzz"});
     service.engine().enqueue_legacy({"etsy", "legacy_sync", "GET", "/v3/application/shops/1",
                                      workflow::BodyKind::kNone, json::object()});
     snapshot = std::make_unique<fuzz::DbSnapshot>(service.db().handle());
@@ -181,8 +183,11 @@ void check_reply(std::string_view payload, const std::optional<json>& reply) {
   if (is_object && request.contains("id") &&
       (request["id"].is_string() || request["id"].is_number_integer())) {
     if (id != request["id"]) fuzz::fail("the reply does not carry the request's id", r.dump());
-  } else if (!id.is_null()) {
-    fuzz::fail("a reply id for a request without a usable id", r.dump());
+  } else if (is_object) {
+    if (!id.is_null()) fuzz::fail("a reply id for a request without a usable id", r.dump());
+  } else if (!id.is_null() && id != messaging::recover_request_id(payload)) {
+    // A refused message keeps the id that can be read from its text anyway.
+    fuzz::fail("a refused message answered with an id that is not its own", r.dump());
   }
   if (r.contains("error")) {
     const json& e = r["error"];
