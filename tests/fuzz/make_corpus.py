@@ -106,6 +106,17 @@ def rpc_corpus():
         req(10, "products.get", {"product_id": 1}),
         req(11, "queues.list"),
     ]))
+    # The generic form of publish, and a result that leases the next step.
+    write("rpc", "operations-enqueue-lease-next", b"".join([
+        req(1, "operations.enqueue", {"platform": "vinted", "operation": "publish_product",
+                                      "product_id": 2, "params": {}}),
+        req(2, "operations.enqueue", {"platform": "vinted", "operation": "delist", "product_id": 1}),
+        req(3, "tasks.list"),
+        req(4, "tasks.result", ok(1, {"id": 11}, attempt=1, lease_next=True)),
+        req(5, "tasks.result", ok(1, {"id": 11}, attempt=1, lease_next=True)),
+        req(6, "queues.list", {"before_id": 2, "limit": 1}),
+        req(7, "listings.list", {"platform": "vinted", "status": "pending", "limit": 1, "after_id": 0}),
+    ]))
     write("rpc", "blobs-read-edges", b"".join([
         req(1, "blobs.read", {"blob": FRONT_PNG, "offset": 100000, "length": 1}),
         req(2, "blobs.read", {"blob": FRONT_PNG, "offset": 0, "length": 524289}),
@@ -316,7 +327,29 @@ def http_corpus():
         write("http", name, data)
 
 
+def http_head_corpus():
+    # Request heads as the screener cuts them (up to the first blank line).
+    heads = {
+        "get": "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:8765\r\n"
+               "Authorization: Bearer abc\r\n\r\n",
+        "post-with-length": "POST /api/vinted/publish HTTP/1.1\r\nHost: localhost:8765\r\n"
+                            "Content-Type: application/json\r\nContent-Length: 16\r\n\r\n",
+        "expect-continue": "POST /api/products/import HTTP/1.1\r\nexpect:  100-Continue \r\n"
+                           "content-length:\t70000\t\r\n\r\n",
+        "two-lengths": "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 500000\r\n\r\n",
+        "length-not-a-number": "POST / HTTP/1.1\r\nContent-Length: +0x10, 7\r\n\r\n",
+        "length-too-large": "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        "length-negative": "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "folded-line": "GET / HTTP/1.1\r\nHost: a\r\n  b\r\nContent-Length : 3\r\n\r\n",
+        "no-colon-empty-value": "GET / HTTP/1.1\r\nHost\r\nAuthorization:\r\n:\r\n\r\n",
+        "no-request-line": "\r\n\r\n",
+    }
+    for name, text in heads.items():
+        write("http_head", name, text.encode())
+
+
 if __name__ == "__main__":
     rpc_corpus()
     import_corpus()
     http_corpus()
+    http_head_corpus()
