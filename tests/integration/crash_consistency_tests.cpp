@@ -207,6 +207,7 @@ class Extension {
         if (plan_.coin(25)) {
           // The browser restarted as well, maybe with the other kind of client.
           forgotten_ += kept_.size();
+          for (const auto& [id, report] : kept_) forgotten_steps_.insert(step_of_.at(id));
           kept_.clear();
           lease_next_ = plan_.coin(50);
         }
@@ -343,6 +344,12 @@ class Extension {
       report = kept->second;  // names the attempt that did the work
       ++kept_sent_;
     } else {
+      // The marketplace does a step twice only when the result of the first
+      // time never reached the host and was forgotten by a browser restart.
+      std::pair<int64_t, std::string> step{task.at("queue_id"), task.at("step")};
+      BOOST_REQUIRE_MESSAGE(market_.calls[step] == 0 || forgotten_steps_.contains(step),
+                            "queue " << step.first << " step " << step.second
+                                     << " runs again though its first result was not lost");
       std::string uploaded;
       if (task.at("body") == "multipart")
         uploaded = read_photo(host, task.at("payload").at("photo[file]"));
@@ -353,6 +360,7 @@ class Extension {
                 {"attempt", task.at("attempt")}};
       if (lease_next_) report["lease_next"] = true;
       kept_[task_id] = report;  // until the host acknowledges it
+      step_of_[task_id] = step;
       maybe_kill(host, KillPoint::kExecuted);
     }
     json answer = request(host, "tasks.result", report, KillPoint::kResultSent);
@@ -379,6 +387,8 @@ class Extension {
   bool holding_ = false;  // listing tasks while holding that step
   int steps_leased_with_a_result_ = 0;
   std::map<int64_t, json> kept_;  // task id -> a success report not yet acknowledged
+  std::map<int64_t, std::pair<int64_t, std::string>> step_of_;  // task id -> (queue, step)
+  std::set<std::pair<int64_t, std::string>> forgotten_steps_;   // work a restart forgot
   std::set<int64_t> acknowledged_;
   size_t forgotten_ = 0;
   int kept_sent_ = 0;
