@@ -1,0 +1,209 @@
+#include "fuzz_support.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <thread>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "util/log.h"
+
+namespace stoflow::fuzz {
+
+namespace fs = std::filesystem;
+
+void fail(std::string_view what, std::string_view detail) {
+  std::fprintf(stderr, "\n*** invariant broken: %.*s\n", static_cast<int>(what.size()),
+               what.data());
+  if (!detail.empty()) {
+    // Enough to recognise the reply; the input itself is what libFuzzer saves.
+    size_t shown = std::min<size_t>(detail.size(), 2000);
+    std::fprintf(stderr, "*** %.*s%s\n", static_cast<int>(shown), detail.data(),
+                 shown < detail.size() ? " [...]" : "");
+  }
+  std::fflush(stderr);
+  __builtin_trap();
+}
+
+namespace {
+std::vector<fs::path>& fixture_dirs() {
+  static std::vector<fs::path> dirs;
+  return dirs;
+}
+
+void remove_fixture_dirs() {
+  for (const auto& dir : fixture_dirs()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+}
+}  // namespace
+
+fs::path make_fixture_dir(const std::string& name) {
+  std::string pattern = (fs::temp_directory_path() / ("stoflow-fuzz-" + name + "-XXXXXX")).string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+  if (fixture_dirs().empty()) std::atexit(remove_fixture_dirs);
+  fixture_dirs().emplace_back(pattern);
+  return pattern;
+}
+
+void quiet_logs() {
+  log::Options options;
+  options.level = log::Level::kError;
+  log::configure(options);
+}
+
+void route_downloads_nowhere() {
+  // A bound, never listening socket: connections to its port are refused. It
+  // stays open for the life of the process, so the port is not reused.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    fail("cannot reserve a local port for the proxy variables");
+  }
+  std::string proxy = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    setenv(name, proxy.c_str(), 1);
+  }
+  unsetenv("NO_PROXY");
+  unsetenv("no_proxy");
+  setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
+  setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
+}
+
+namespace {
+
+std::string random_bytes(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string bytes(n, '\0');
+  for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
+  return bytes;
+}
+
+void put_u32_be(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void put_u32_le(std::string& out, uint32_t v) {
+  for (int shift = 0; shift <= 24; shift += 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+void put_png_chunk(std::string& out, const std::string& type, const std::string& data) {
+  put_u32_be(out, static_cast<uint32_t>(data.size()));
+  std::string body = type + data;
+  out += body;
+  put_u32_be(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                              static_cast<uInt>(body.size()))));
+}
+
+}  // namespace
+
+std::string png_photo(size_t size, unsigned seed) {
+  // A 1x1 RGB image, padded to `size` with a private ancillary chunk.
+  std::string png = "\x89PNG\r\n\x1A\n";
+  std::string ihdr;
+  put_u32_be(ihdr, 1);
+  put_u32_be(ihdr, 1);
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);
+  put_png_chunk(png, "IHDR", ihdr);
+  std::string pixel("\x00\x10\x20\x30", 4);
+  uLongf packed_size = compressBound(4);
+  std::string packed(packed_size, '\0');
+  compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+           reinterpret_cast<const Bytef*>(pixel.data()), 4);
+  packed.resize(packed_size);
+  put_png_chunk(png, "IDAT", packed);
+  size_t fixed = png.size() + 12 + 12;
+  if (size > fixed) put_png_chunk(png, "stFz", random_bytes(size - fixed, seed));
+  put_png_chunk(png, "IEND", "");
+  return png;
+}
+
+std::string jpeg_photo(size_t size, unsigned seed) {
+  std::string bytes = "\xFF\xD8\xFF\xE0";
+  bytes += random_bytes(size > 6 ? size - 6 : 0, seed);
+  bytes += "\xFF\xD9";
+  return bytes;
+}
+
+std::string webp_photo(size_t size, unsigned seed) {
+  std::string payload = random_bytes(size > 20 ? size - 20 : 0, seed);
+  std::string chunk = "VP8L";
+  put_u32_le(chunk, static_cast<uint32_t>(payload.size()));
+  chunk += payload;
+  std::string bytes = "RIFF";
+  put_u32_le(bytes, static_cast<uint32_t>(4 + chunk.size()));
+  bytes += "WEBP" + chunk;
+  return bytes;
+}
+
+void write_bytes(const fs::path& path, std::string_view bytes) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+namespace {
+void copy_database(sqlite3* from, sqlite3* to) {
+  sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
+  if (!backup) fail("sqlite3_backup_init failed", sqlite3_errmsg(to));
+  int rc = SQLITE_OK;
+  // Another thread of the target (the HTTP server's maintenance) may hold the
+  // write lock for a moment.
+  for (int tries = 0; tries < 5000; ++tries) {
+    rc = sqlite3_backup_step(backup, -1);
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) fail("restoring the fixture database failed", sqlite3_errstr(rc));
+}
+}  // namespace
+
+DbSnapshot::DbSnapshot(sqlite3* live) : live_(live) {
+  if (sqlite3_open(":memory:", &copy_) != SQLITE_OK) throw std::runtime_error("sqlite3_open");
+  copy_database(live_, copy_);
+  changes_at_snapshot_ = sqlite3_total_changes64(live_);
+  version_at_snapshot_ = data_version();
+}
+
+DbSnapshot::~DbSnapshot() {
+  sqlite3_close(copy_);
+}
+
+int64_t DbSnapshot::data_version() const {
+  sqlite3_stmt* stmt = nullptr;
+  int64_t version = -1;
+  if (sqlite3_prepare_v2(live_, "PRAGMA data_version", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    version = sqlite3_column_int64(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  return version;
+}
+
+void DbSnapshot::restore_if_changed() {
+  int64_t version = data_version();
+  if (sqlite3_total_changes64(live_) == changes_at_snapshot_ && version == version_at_snapshot_) {
+    return;
+  }
+  copy_database(copy_, live_);
+  changes_at_snapshot_ = sqlite3_total_changes64(live_);
+  version_at_snapshot_ = data_version();
+}
+
+}  // namespace stoflow::fuzz
