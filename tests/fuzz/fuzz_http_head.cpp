@@ -8,8 +8,9 @@
 //
 // Invariants, each a trap when broken (ASan and UBSan watch the string_view
 // arithmetic):
-//  - a header value is one trimmed line: no CR or LF, no leading or trailing
-//    space or tab, and it is found in the head as given;
+//  - a header value is one trimmed line as httplib cuts lines (at LF; a line
+//    not ending in CRLF is skipped): no LF, no trailing CR, no leading or
+//    trailing space or tab, and it is found in the head as given;
 //  - header names match in any case;
 //  - content_length() is strtoull of the Content-Length value, 0 without one,
 //    as httplib reads it.
@@ -47,7 +48,8 @@ std::string first_header_name(const std::string& head) {
 
 void check_value(const http::RequestHead& head, const std::string& text, const std::string& name) {
   std::string value = head.header(name);
-  if (value.find_first_of("\r\n") != std::string::npos) {
+  // One line as httplib cuts them: no LF (a CR inside a line is httplib's to keep).
+  if (value.find('\n') != std::string::npos || (!value.empty() && value.back() == '\r')) {
     fuzz::fail("a header value spans lines", name + ": " + value);
   }
   if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||

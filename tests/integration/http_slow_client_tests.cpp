@@ -306,6 +306,21 @@ BOOST_AUTO_TEST_CASE(an_unauthenticated_body_still_on_its_way_cannot_hold_a_work
   }
 }
 
+// Found by fuzzing the head parser: a header after a line that ends in a bare
+// LF was part of the previous value for the screener but a header of its own
+// for httplib, so a large body could reach a worker unannounced.
+BOOST_AUTO_TEST_CASE(a_content_length_hidden_behind_a_bare_lf_is_still_seen) {
+  HostEnv env;
+  ServeProcess serve(env);
+  int fd = connect_loopback(serve.port());
+  BOOST_REQUIRE(send_all(fd, "POST /login.html HTTP/1.1\r\n" + host_line(serve) +
+                                 "X-A: 1\nContent-Length: 1000000\r\n\r\n"));
+  std::string received =
+      receive_until(fd, 3s, [](const std::string& r) { return r.find("\r\n\r\n") != r.npos; });
+  ::close(fd);
+  BOOST_TEST(status_of(received) == 401, received);  // refused at its head, body never read
+}
+
 BOOST_AUTO_TEST_CASE(ordinary_and_large_bodies_still_work) {
   HostEnv env;
   int64_t product = env.product_with_photos("bodies", {2000});

@@ -121,14 +121,23 @@ void send_now(int fd, const std::string& response) {
 
 // ---------------------------------------------------------------- RequestHead
 
+// Lines are cut as httplib cuts them, at each LF: a line that does not end
+// in CRLF is skipped, by httplib and so here. Cut at CRLF only, "X-A: 1\n
+// Content-Length: 9\r\n" was one header here and a Content-Length there, and
+// the screener handed a worker a request whose body it had not waited for.
 std::string RequestHead::header(std::string_view name) const {
   std::string_view rest = text_;
-  auto first_line_end = rest.find("\r\n");
-  rest.remove_prefix(first_line_end == std::string_view::npos ? rest.size() : first_line_end + 2);
+  bool request_line = true;
   while (!rest.empty()) {
-    auto end = rest.find("\r\n");
+    auto end = rest.find('\n');
     std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    if (request_line) {
+      request_line = false;
+      continue;
+    }
+    if (line.empty() || line.back() != '\r') continue;
+    line.remove_suffix(1);
     auto colon = line.find(':');
     if (colon != std::string_view::npos && equal_ignoring_case(line.substr(0, colon), name)) {
       return std::string(trim(line.substr(colon + 1)));
