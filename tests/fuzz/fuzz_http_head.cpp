@@ -9,8 +9,8 @@
 // Invariants, each a trap when broken (ASan and UBSan watch the string_view
 // arithmetic):
 //  - a header value is one trimmed line as httplib cuts lines (at LF; a line
-//    not ending in CRLF is skipped): no LF, no trailing CR, no leading or
-//    trailing space or tab, and it is found in the head as given;
+//    not ending in CRLF is skipped): no LF, no leading or trailing space or
+//    tab, and it is found in the head as given;
 //  - header names match in any case;
 //  - content_length() is strtoull of the Content-Length value, 0 without one,
 //    as httplib reads it.
@@ -48,8 +48,9 @@ std::string first_header_name(const std::string& head) {
 
 void check_value(const http::RequestHead& head, const std::string& text, const std::string& name) {
   std::string value = head.header(name);
-  // One line as httplib cuts them: no LF (a CR inside a line is httplib's to keep).
-  if (value.find('\n') != std::string::npos || (!value.empty() && value.back() == '\r')) {
+  // One line as httplib cuts them: no LF. A CR before the line's own CRLF is
+  // part of the value for httplib too ("Bearer x\r\r\n"), so it is kept here.
+  if (value.find('\n') != std::string::npos) {
     fuzz::fail("a header value spans lines", name + ": " + value);
   }
   if (!value.empty() && (value.front() == ' ' || value.front() == '\t' || value.back() == ' ' ||
