@@ -35,6 +35,7 @@
 
 #include "fuzz_support.h"
 #include "http/api_server.h"
+#include "photos.h"
 #include "service/service.h"
 
 using namespace stoflow;
@@ -60,8 +61,8 @@ struct Fixture {
   Fixture() {
     fuzz::route_downloads_nowhere();
     auto photos = dir / "catalogue";
-    fuzz::write_bytes(photos / "front.png", fuzz::png_photo(700, 1));
-    fuzz::write_bytes(photos / "back.jpg", fuzz::jpeg_photo(900, 2));
+    fuzz::write_bytes(photos / "front.png", testing::png_bytes(700, 1));
+    fuzz::write_bytes(photos / "back.jpg", testing::jpeg_like_bytes(900, 2));
     json vinted = {{"catalog_id", 1839}, {"status_id", 2}, {"package_size_id", 2}};
     json products = json::array({
         {{"title", "Levi's 501"},

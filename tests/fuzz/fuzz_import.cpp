@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "fuzz_support.h"
+#include "photos.h"
 #include "service/service.h"
 #include "util/errors.h"
 
@@ -46,9 +47,9 @@ struct Fixture {
   // each accepted type, and the cases the importer must refuse or handle.
   Fixture() {
     fuzz::route_downloads_nowhere();
-    fuzz::write_bytes(catalogue / "photos" / "front.png", fuzz::png_photo(900, 1));
-    fuzz::write_bytes(catalogue / "photos" / "back.jpg", fuzz::jpeg_photo(2000, 2));
-    fuzz::write_bytes(catalogue / "photos" / "label.webp", fuzz::webp_photo(600, 3));
+    fuzz::write_bytes(catalogue / "photos" / "front.png", testing::png_bytes(900, 1));
+    fuzz::write_bytes(catalogue / "photos" / "back.jpg", testing::jpeg_like_bytes(2000, 2));
+    fuzz::write_bytes(catalogue / "photos" / "label.webp", testing::webp_like_bytes(600, 3));
     // Not a known image by its bytes but by its name: imported with a warning.
     fuzz::write_bytes(catalogue / "photos" / "export.jpg", "JFIF-ish bytes from an old exporter");
     fuzz::write_bytes(catalogue / "photos" / "empty.png", "");

@@ -24,6 +24,7 @@
 #include "fuzz_support.h"
 #include "messaging/framing.h"
 #include "messaging/rpc.h"
+#include "photos.h"
 #include "service/service.h"
 #include "util/errors.h"
 #include "util/json_input.h"
@@ -44,9 +45,9 @@ struct Fixture {
   // what vinted needs; task 2 is a legacy etsy step without a queue.
   Fixture() {
     auto photos = dir / "catalogue";
-    fuzz::write_bytes(photos / "front.png", fuzz::png_photo(700, 1));
-    fuzz::write_bytes(photos / "back.jpg", fuzz::jpeg_photo(1500, 2));
-    fuzz::write_bytes(photos / "tag.webp", fuzz::webp_photo(400, 3));
+    fuzz::write_bytes(photos / "front.png", testing::png_bytes(700, 1));
+    fuzz::write_bytes(photos / "back.jpg", testing::jpeg_like_bytes(1500, 2));
+    fuzz::write_bytes(photos / "tag.webp", testing::webp_like_bytes(400, 3));
     json vinted = {{"catalog_id", 1839}, {"brand_id", 53},       {"size_id", 207},
                    {"status_id", 2},     {"color_ids", {9, 12}}, {"package_size_id", 2}};
     json products = json::array({

@@ -4,14 +4,12 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <thread>
 
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -82,72 +80,6 @@ void route_downloads_nowhere() {
   unsetenv("no_proxy");
   setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
   setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
-}
-
-namespace {
-
-std::string random_bytes(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(n, '\0');
-  for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
-  return bytes;
-}
-
-void put_u32_be(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-void put_u32_le(std::string& out, uint32_t v) {
-  for (int shift = 0; shift <= 24; shift += 8) out.push_back(static_cast<char>(v >> shift));
-}
-
-void put_png_chunk(std::string& out, const std::string& type, const std::string& data) {
-  put_u32_be(out, static_cast<uint32_t>(data.size()));
-  std::string body = type + data;
-  out += body;
-  put_u32_be(out, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
-                                              static_cast<uInt>(body.size()))));
-}
-
-}  // namespace
-
-std::string png_photo(size_t size, unsigned seed) {
-  // A 1x1 RGB image, padded to `size` with a private ancillary chunk.
-  std::string png = "\x89PNG\r\n\x1A\n";
-  std::string ihdr;
-  put_u32_be(ihdr, 1);
-  put_u32_be(ihdr, 1);
-  ihdr += std::string("\x08\x02\x00\x00\x00", 5);
-  put_png_chunk(png, "IHDR", ihdr);
-  std::string pixel("\x00\x10\x20\x30", 4);
-  uLongf packed_size = compressBound(4);
-  std::string packed(packed_size, '\0');
-  compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
-           reinterpret_cast<const Bytef*>(pixel.data()), 4);
-  packed.resize(packed_size);
-  put_png_chunk(png, "IDAT", packed);
-  size_t fixed = png.size() + 12 + 12;
-  if (size > fixed) put_png_chunk(png, "stFz", random_bytes(size - fixed, seed));
-  put_png_chunk(png, "IEND", "");
-  return png;
-}
-
-std::string jpeg_photo(size_t size, unsigned seed) {
-  std::string bytes = "\xFF\xD8\xFF\xE0";
-  bytes += random_bytes(size > 6 ? size - 6 : 0, seed);
-  bytes += "\xFF\xD9";
-  return bytes;
-}
-
-std::string webp_photo(size_t size, unsigned seed) {
-  std::string payload = random_bytes(size > 20 ? size - 20 : 0, seed);
-  std::string chunk = "VP8L";
-  put_u32_le(chunk, static_cast<uint32_t>(payload.size()));
-  chunk += payload;
-  std::string bytes = "RIFF";
-  put_u32_le(bytes, static_cast<uint32_t>(4 + chunk.size()));
-  bytes += "WEBP" + chunk;
-  return bytes;
 }
 
 void write_bytes(const fs::path& path, std::string_view bytes) {

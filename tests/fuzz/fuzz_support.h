@@ -26,10 +26,6 @@ void quiet_logs();
 // nobody listens on, so each download fails at once.
 void route_downloads_nowhere();
 
-// Photo fixtures that pass the blob store's checks (JPEG, PNG, WebP magic).
-std::string png_photo(size_t size, unsigned seed);
-std::string jpeg_photo(size_t size, unsigned seed);
-std::string webp_photo(size_t size, unsigned seed);
 void write_bytes(const std::filesystem::path& path, std::string_view bytes);
 
 // The fixture database as it was after set-up, copied back (SQLite's backup

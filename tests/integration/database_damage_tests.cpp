@@ -10,7 +10,6 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "harness.h"
@@ -77,13 +76,6 @@ void overwrite(const std::string& path, int64_t offset, const std::string& bytes
   file.seekp(offset);
   file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   BOOST_REQUIRE(file);
-}
-
-std::string random_bytes(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string bytes(n, '\0');
-  for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
-  return bytes;
 }
 
 // Random bytes over the cell area at the end of the page that holds schema_migrations: both of

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "photos.h"
+
 namespace stoflow::testing {
 
 using nlohmann::json;
@@ -31,10 +33,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// A valid PNG (signature, IHDR, IDAT, IEND) padded with a private ancillary
-// chunk of random bytes to reach roughly `size` bytes.
-std::string png_bytes(size_t size, unsigned seed);
-std::string jpeg_like_bytes(size_t size, unsigned seed);
 void write_file(const std::filesystem::path& path, const std::string& bytes);
 std::string read_file(const std::filesystem::path& path);
 std::string base64_decode(const std::string& text);
