@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "newest_migration.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -43,12 +44,8 @@ int64_t db_integer(const std::string& path, const std::string& sql) {
   return value;
 }
 
-// The newest migration of this binary, and what undoes it (it only added a column): a test of
-// "older" or "newer" names the versions around it. A new migration changes these two lines.
-constexpr int kNewestSchema = 5;
-constexpr const char* kUndoNewestMigration =
-    "ALTER TABLE plugin_queue DROP COLUMN total_steps;"
-    " DELETE FROM schema_migrations WHERE version = 5";
+using stoflow::testing::kNewestSchema;
+using stoflow::testing::kUndoNewestMigration;
 
 void db_exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
