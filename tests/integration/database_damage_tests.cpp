@@ -221,12 +221,12 @@ BOOST_AUTO_TEST_CASE(the_salvage_doctor_prints_works) {
   BOOST_TEST(db_integer(db, "SELECT COUNT(*) FROM schema_migrations") == kNewestSchema);
 }
 
-// Defect 6a: a damaged index that every command reads (the lease-owner index, read at start-up to
+// Defect 6a: a damaged index that every command reads (the in-flight index, read at start-up to
 // recover dead hosts), which doctor used to call "database ok. Nothing to fix."
 BOOST_AUTO_TEST_CASE(a_database_every_command_fails_on_is_not_ok_for_doctor) {
   HostEnv env;
   std::string db = settled_database(env);
-  damage_page_header(db, "plugin_tasks_owner");
+  damage_page_header(db, "plugin_tasks_in_flight");
   auto r = env.cli({"queues"});
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(starts_with(r.err, std::string("stoflow-host: ") + kDamaged), r.err);

@@ -121,7 +121,7 @@ void QueueStore::set_step(int64_t id, const StepProgress& progress, const std::s
 void QueueStore::start(int64_t id, const std::string& step, const std::string& now) {
   db_.exec(
       "UPDATE plugin_queue SET status = 'processing', current_step = ?, updated_at = ?"
-      " WHERE id = ? AND status IN " STOFLOW_RUNNING,
+      " WHERE id = ? AND status = 'queued'",
       step, now, id);
   expect_one_change(id, "start");
 }
@@ -129,9 +129,8 @@ void QueueStore::start(int64_t id, const std::string& step, const std::string& n
 void QueueStore::advance(int64_t id, const json& accumulated, const StepProgress& next,
                          const std::string& now) {
   db_.exec(
-      "UPDATE plugin_queue SET status = 'processing', accumulated_data = ?, error_message = NULL,"
-      " current_step = ?, total_steps = ?, updated_at = ? WHERE id = ? AND status "
-      "IN " STOFLOW_RUNNING,
+      "UPDATE plugin_queue SET accumulated_data = ?, error_message = NULL, current_step = ?,"
+      " total_steps = ?, updated_at = ? WHERE id = ? AND status = 'processing'",
       accumulated.dump(), next.step, next.total_steps, now, id);
   expect_one_change(id, "advance");
 }

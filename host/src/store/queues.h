@@ -64,9 +64,11 @@ class QueueStore {
   // ------------------------------------------------------------ transitions
   // queued or processing: the step about to run (a new operation's first).
   void set_step(int64_t id, const StepProgress& progress, const std::string& now);
-  // queued or processing → processing, as its step is handed out.
+  // queued → processing, as its first step is handed out. Only then: an
+  // UPDATE that assigns a status rewrites every index the status is part
+  // of, even to the same value, and a step's commit should write few pages.
   void start(int64_t id, const std::string& step, const std::string& now);
-  // queued or processing → processing, with a step's result folded in and the next step.
+  // processing: a step's result folded in, and the next step.
   void advance(int64_t id, const nlohmann::json& accumulated, const StepProgress& next,
                const std::string& now);
   // queued or processing → completed.

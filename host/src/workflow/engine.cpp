@@ -215,13 +215,13 @@ std::vector<std::string> Engine::active_platforms() {
 // The step of `platform` that may be handed out now, if any. Strict FIFO: the
 // oldest unfinished operation is the only candidate, so a step waiting for a
 // retry (or a paused operation) holds back the later ones of its platform.
-std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t now) {
+std::optional<Engine::ReadyStep> Engine::ready_task(const std::string& platform, int64_t now) {
   if (tasks_.platform_busy(platform)) return std::nullopt;
   auto queue_head = queues_.line_head(platform);
   auto legacy_head = tasks_.legacy_head(platform);
   if (legacy_head && (!queue_head || legacy_head->position < queue_head->position)) {
     if (legacy_head->available_at > now) return std::nullopt;
-    return legacy_head->id;
+    return ReadyStep{legacy_head->id, std::nullopt};
   }
   if (!queue_head || queue_head->status == QueueStatus::kPaused) return std::nullopt;
   auto task = tasks_.first_pending(queue_head->id);
@@ -230,14 +230,17 @@ std::optional<int64_t> Engine::ready_task(const std::string& platform, int64_t n
     return std::nullopt;
   }
   if (task->available_at > now) return std::nullopt;
-  return task->id;
+  return ReadyStep{task->id, queue_head->status};
 }
 
-std::optional<json> Engine::lease_task(int64_t task_id, const std::string& owner, int64_t now) {
+std::optional<json> Engine::lease_task(const ReadyStep& ready, const std::string& owner,
+                                       int64_t now) {
   std::string now_text = iso8601(now);
-  Task task = tasks_.lease(task_id, owner, now + options_.lease_ms, now);
+  Task task = tasks_.lease(ready.task_id, owner, now + options_.lease_ms, now);
   tasks_.open_attempt(task.id, task.attempt(), owner, now_text);
-  if (task.queue_id) queues_.start(*task.queue_id, task.step, now_text);
+  if (task.queue_id && ready.queue_status == QueueStatus::kQueued) {
+    queues_.start(*task.queue_id, task.step, now_text);
+  }
   json view = *views_.handout(task.id);
   size_t size = view.dump().size();
   if (size > kMaxTaskBytes) {
@@ -253,11 +256,11 @@ std::optional<json> Engine::lease_task(int64_t task_id, const std::string& owner
 
 json Engine::lease_next_of(const std::string& platform, const std::string& owner) {
   int64_t now = now_ms();
-  auto task_id = ready_task(platform, now);
-  if (!task_id) return nullptr;
-  auto view = lease_task(*task_id, owner, now);
+  auto ready = ready_task(platform, now);
+  if (!ready) return nullptr;
+  auto view = lease_task(*ready, owner, now);
   if (!view) return nullptr;
-  log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner +
+  log::info("leased task " + id_str(ready->task_id) + " (" + platform + ") to " + owner +
             " with the previous result");
   return *view;
 }
@@ -281,10 +284,10 @@ json Engine::lease(const std::string& owner, int limit, Held held_mode) {
   }
   for (const auto& platform : active_platforms()) {
     if (static_cast<int>(tasks.size()) >= limit) break;
-    if (auto task_id = ready_task(platform, now)) {
-      if (auto view = lease_task(*task_id, owner, now)) {
+    if (auto ready = ready_task(platform, now)) {
+      if (auto view = lease_task(*ready, owner, now)) {
         tasks.push_back(*view);
-        log::info("leased task " + id_str(*task_id) + " (" + platform + ") to " + owner);
+        log::info("leased task " + id_str(ready->task_id) + " (" + platform + ") to " + owner);
       }
     }
   }
@@ -604,6 +607,15 @@ std::optional<int64_t> Engine::next_deadline_ms() {
   auto retry = tasks_.earliest_retry_after(now_ms());
   if (lease && retry) return std::min(*lease, *retry);
   return lease ? lease : retry;
+}
+
+Engine::DispatchState Engine::dispatch_state(const std::string& self) {
+  store::ReadTransaction snapshot(db_);
+  DispatchState state;
+  state.next_deadline_ms = next_deadline_ms();
+  state.ready_platforms = ready_platforms();
+  state.foreign_leases = !foreign_owners(self).empty();
+  return state;
 }
 
 // ------------------------------------------------------------- seller actions

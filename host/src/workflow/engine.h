@@ -107,6 +107,14 @@ class Engine {
   std::optional<int64_t> next_deadline_ms();
   std::vector<std::string> foreign_owners(const std::string& self);
 
+  // What a host waiting for work needs after each event, from one snapshot.
+  struct DispatchState {
+    std::optional<int64_t> next_deadline_ms;  // a lease expires or a retry becomes due
+    std::vector<std::string> ready_platforms;
+    bool foreign_leases = false;  // steps held by other processes
+  };
+  DispatchState dispatch_state(const std::string& self);
+
   nlohmann::json queue(int64_t queue_id, bool with_tasks);
   nlohmann::json queues(const QueueFilter& filter);
   nlohmann::json listings(const ListingFilter& filter);
@@ -118,9 +126,14 @@ class Engine {
   using Task = store::TaskRecord;
   using Queue = store::QueueRecord;
 
-  std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
+  struct ReadyStep {
+    int64_t task_id = 0;
+    std::optional<store::QueueStatus> queue_status;  // none for a V1 task
+  };
+  std::optional<ReadyStep> ready_task(const std::string& platform, int64_t now);
   std::vector<std::string> active_platforms();
-  std::optional<nlohmann::json> lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  std::optional<nlohmann::json> lease_task(const ReadyStep& ready, const std::string& owner,
+                                           int64_t now);
   nlohmann::json lease_next_of(const std::string& platform, const std::string& owner);
   ListingState listing_state(const Queue& queue);
   std::optional<store::ListingRecord> check_can_start(const Flow& flow, int64_t product_id);
