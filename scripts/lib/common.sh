@@ -1,16 +1,16 @@
-# Shared by scripts/test, scripts/demo and scripts/bench. Sourced, not run.
+# Shared by the scripts of scripts/. Sourced, not run.
 # Everything here is idempotent and quiet when there is nothing to do.
 
 STOFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Build and test dependencies, all Debian packages. libcurl4-openssl-dev is
-# for libcurl's headers only (the host loads libcurl at run time); OpenSSL is
-# not ours any more (libcpp-httplib-dev still brings libssl-dev for itself).
-# dpkg-dev is for apt-get source (fetch_debian_source).
+# for libcurl's headers only (the host loads libcurl at run time). cpp-httplib
+# is not among them: its Debian source package is fetched (stoflow_cmake_deps;
+# apt-get source needs dpkg-dev) and built without TLS or compression.
 STOFLOW_BUILD_PACKAGES=(
   build-essential cmake pkg-config clang-format dpkg-dev
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev zlib1g-dev
-  libboost-test-dev libcpp-httplib-dev
+  libboost-test-dev
   nodejs openssl ca-certificates shellcheck
 )
 
@@ -55,11 +55,25 @@ ensure_node_modules() {
   echo "$want" >"$stamp"
 }
 
+# The CMake options naming the sources fetched for the build, one a line:
+# cpp-httplib's, built without TLS or compression (cmake/httplib.cmake).
+# Fetched the first time only.
+stoflow_cmake_deps() {
+  local httplib
+  httplib="$(fetch_debian_source cpp-httplib)" || return 1
+  printf '%s\n' "-DSTOFLOW_HTTPLIB_DIR=$httplib"
+}
+
 # configure_and_build DIR [cmake options...]
 configure_and_build() {
   local dir="$1"
   shift
-  cmake -S "$STOFLOW_ROOT" -B "$dir" -DSTOFLOW_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+  local deps
+  deps="$(stoflow_cmake_deps)" || return 1
+  local deps_options
+  mapfile -t deps_options <<<"$deps"
+  cmake -S "$STOFLOW_ROOT" -B "$dir" -DSTOFLOW_WERROR=ON "${deps_options[@]}" "$@" \
+    >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
   cmake --build "$dir" -j"$(nproc)" >"$dir.build.log" 2>&1 || {
     # Compiler errors, and make's own ("No rule to make target ...").
