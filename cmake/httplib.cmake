@@ -14,10 +14,10 @@ set(STOFLOW_HTTPLIB_DIR "" CACHE PATH
     "cpp-httplib's unpacked source (holding httplib.h); scripts/test, demo, bench and fuzz pass it")
 
 set(_httplib_help
-    "The scripts (./scripts/test, ./scripts/demo, ./scripts/bench, ./scripts/fuzz) fetch Debian's\
- cpp-httplib source and pass it. For a build of your own, run ./scripts/deps (as root the first\
- time) and add what it prints to the cmake command line:\
- cmake -S . -B build $(./scripts/deps)")
+    "Run ./scripts/deps (as root the first time: it fetches Debian's cpp-httplib source into\
+ build/deps/) and pass what it prints:\n\
+   cmake -S . -B build $(./scripts/deps) ...\n\
+./scripts/test, ./scripts/demo, ./scripts/bench and ./scripts/fuzz do this themselves.")
 if(STOFLOW_HTTPLIB_DIR STREQUAL "")
   message(FATAL_ERROR "STOFLOW_HTTPLIB_DIR is not set: it names cpp-httplib's source.\n${_httplib_help}")
 endif()
