@@ -56,8 +56,16 @@ function(_stoflow_write_if_changed path text)
 endfunction()
 set(_httplib_out "${CMAKE_BINARY_DIR}/httplib")
 _stoflow_write_if_changed("${_httplib_out}/httplib.h" "${_head}${_tail}")
-_stoflow_write_if_changed("${_httplib_out}/httplib.cc"
-  "#include \"httplib.h\"\nnamespace httplib {\n${_body}\n} // namespace httplib\n")
+_stoflow_write_if_changed("${_httplib_out}/httplib.cc" "\
+#if defined(CPPHTTPLIB_OPENSSL_SUPPORT) || defined(CPPHTTPLIB_ZLIB_SUPPORT) || \
+defined(CPPHTTPLIB_BROTLI_SUPPORT)
+#error \"cpp-httplib is built without TLS or compression (cmake/httplib.cmake)\"
+#endif
+#include \"httplib.h\"
+namespace httplib {
+${_body}
+} // namespace httplib
+")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_httplib_src}")
 
 string(REGEX MATCH "#define CPPHTTPLIB_VERSION \"([^\"]*)\"" _ "${_head}")
