@@ -1,8 +1,8 @@
 // util/crypto is our own code (no OpenSSL): checked here against the
 // standards' own vectors, against digests computed by an independent
 // implementation (Python's hashlib) where SHA-256 padding changes shape, and
-// against coreutils' sha256sum on random data. SHA-256 has two paths
-// (portable, and the x86 SHA extensions where the CPU has them): every
+// against coreutils' sha256sum and base64 on random data. SHA-256 has two
+// paths (portable, and the x86 SHA extensions where the CPU has them): every
 // SHA-256 test runs on each path this CPU has, and the paths are checked
 // against each other.
 #include <boost/test/unit_test.hpp>
@@ -295,6 +295,15 @@ BOOST_AUTO_TEST_CASE(base64_matches_the_rfc_test_vectors) {
   BOOST_TEST(base64_encode(bytes_of("foobar")) == "Zm9vYmFy");
   BOOST_TEST(base64_encode(bytes_of("\xfb\xff")) == "+/8=");
   BOOST_TEST(base64_encode(bytes_of(std::string("\0\0\0", 3))) == "AAAA");
+  BOOST_TEST(base64_decode("") == "");
+  BOOST_TEST(base64_decode("Zg==") == "f");
+  BOOST_TEST(base64_decode("Zm8=") == "fo");
+  BOOST_TEST(base64_decode("Zm9v") == "foo");
+  BOOST_TEST(base64_decode("Zm9vYg==") == "foob");
+  BOOST_TEST(base64_decode("Zm9vYmE=") == "fooba");
+  BOOST_TEST(base64_decode("Zm9vYmFy") == "foobar");
+  BOOST_TEST(base64_decode("+/8=") == "\xfb\xff");
+  BOOST_TEST((base64_decode("AAAA") == std::string("\0\0\0", 3)));
 }
 
 // What blobs.read sends the extension decodes back to the bytes, at every
@@ -311,6 +320,137 @@ BOOST_AUTO_TEST_CASE(base64_round_trips_every_byte_value_and_length) {
       BOOST_TEST(encoded.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                            "0123456789+/=") == std::string::npos);
       BOOST_TEST((testing::base64_decode(encoded) == input));
+      BOOST_TEST((base64_decode(encoded) == input));
+    }
+  }
+}
+
+// coreutils' base64 -w0, an implementation that is not ours, on random bytes
+// of every length from 0 to 300 and a few long ones (one shell runs it on
+// each file, a line each): the same text, and that text decodes back to the
+// bytes.
+BOOST_AUTO_TEST_CASE(base64_matches_coreutils_base64) {
+  std::mt19937_64 random(31337);
+  testing::TempDir dir;
+  std::vector<std::string> contents;
+  for (size_t length = 0; length <= 300; ++length) contents.push_back(random_bytes(random, length));
+  for (size_t length : {size_t{524'288}, size_t{1'000'000}, size_t{1'000'001}, size_t{1'000'002}}) {
+    contents.push_back(random_bytes(random, length));
+  }
+  std::vector<std::string> argv = {
+      "/bin/sh", "-c", "for f in \"$@\"; do base64 -w0 \"$f\" || exit 1; echo; done", "sh"};
+  for (size_t i = 0; i < contents.size(); ++i) {
+    auto file = dir / ("f" + std::to_string(i));
+    testing::write_file(file, contents[i]);
+    argv.push_back(file.string());
+  }
+  std::istringstream lines(coreutils(argv));
+  std::vector<std::string> theirs;
+  for (std::string line; std::getline(lines, line);) theirs.push_back(line);
+  BOOST_TEST_REQUIRE(theirs.size() == contents.size());
+  for (size_t i = 0; i < contents.size(); ++i) {
+    BOOST_TEST_CONTEXT(contents[i].size() << " bytes") {
+      BOOST_TEST(base64_encode(bytes_of(contents[i])) == theirs[i]);
+      BOOST_TEST((base64_decode(theirs[i]) == contents[i]));
+    }
+  }
+}
+
+namespace {
+
+// The message of the std::invalid_argument base64_decode throws, or "" if
+// it takes the text.
+std::string rejection(std::string_view text) {
+  try {
+    base64_decode(text);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const std::string kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+// Only text base64_encode could have written is taken; the rest is refused
+// with where and what.
+BOOST_AUTO_TEST_CASE(base64_decode_refuses_each_kind_of_malformed_text) {
+  // A length that is not a multiple of 4, a padded group cut short included.
+  for (std::string text : {"A", "AB", "ABC", "ABCDE", "Zg=", "Zg===", "Zm9vYmFy=", "Zm9vY"}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("not a multiple of 4") != std::string::npos);
+    }
+  }
+  // Every byte outside the alphabet, at each place of the first and the
+  // last group: whitespace, line breaks, the URL-safe '-' and '_', NUL, 8-bit.
+  const std::string valid = "Zm9vYmFy";
+  for (int byte = 0; byte < 256; ++byte) {
+    char c = static_cast<char>(byte);
+    if (c == '=' || kBase64Alphabet.find(c) != std::string::npos) continue;
+    for (size_t at = 0; at < valid.size(); ++at) {
+      std::string text = valid;
+      text[at] = c;
+      BOOST_TEST_CONTEXT("byte " << byte << " at " << at) {
+        std::string why = rejection(text);
+        BOOST_TEST(why.find("not in its alphabet, at offset " + std::to_string(at)) !=
+                   std::string::npos);
+      }
+    }
+  }
+  BOOST_TEST(!rejection("Zm9v\nYmE=").empty());
+  BOOST_TEST(!rejection("Zm9v YmE").empty());
+  BOOST_TEST(!rejection("Zm9vYmFy\r\n").empty());
+  // '=' anywhere but as the last one or two characters.
+  for (std::string text : {"=AAA", "A===", "====", "AA=A", "A=AA", "=A==", "AAA=AAAA", "AA==AAAA",
+                           "Zg==Zg==", "Zm8=Zm9v", "Zm9v=AAA", "Zm9vZm=v"}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("padding '=' at offset") != std::string::npos);
+    }
+  }
+  // Bits past the data that are not zero: "Zh==" would be 'f' as well as
+  // "Zg==" is, but base64_encode writes only the latter.
+  for (std::string text : {"Zh==", "Zm9=", "Zm9vYh==", "Zm9vYmF=", "//==", "///="}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("bits past the data are not zero") != std::string::npos);
+    }
+  }
+}
+
+// Every group of four characters from the alphabet and '=' that starts with
+// 'Q' (65^3 of them): exactly those base64_encode writes for 1, 2 or 3 bytes
+// are taken, and each is taken back to the same text; a group starting with
+// '=' never is.
+BOOST_AUTO_TEST_CASE(base64_decode_takes_exactly_the_texts_of_some_bytes) {
+  const std::string symbols = kBase64Alphabet + "=";
+  size_t taken = 0;
+  std::string text = "Q...";
+  for (char c1 : symbols) {
+    for (char c2 : symbols) {
+      for (char c3 : symbols) {
+        text[1] = c1;
+        text[2] = c2;
+        text[3] = c3;
+        std::string bytes;
+        try {
+          bytes = base64_decode(text);
+        } catch (const std::invalid_argument&) {
+          continue;
+        }
+        ++taken;
+        if (base64_encode(bytes_of(bytes)) != text)
+          BOOST_ERROR("taken but not canonical: " << text);
+      }
+    }
+  }
+  // 'Q' then any 3 of 64; 2 of 64 and one of the 16 whose last 2 bits are
+  // zero, then '='; one of the 4 whose last 4 bits are zero, then "==".
+  BOOST_TEST(taken == 64u * 64 * 64 + 64 * 16 + 4);
+  for (char c1 : symbols) {
+    for (char c2 : symbols) {
+      BOOST_TEST(!rejection(std::string("=") + c1 + c2 + "=").empty());
+      BOOST_TEST(!rejection(std::string("=") + c1 + c2 + "A").empty());
     }
   }
 }

@@ -29,30 +29,6 @@ std::vector<unsigned char> random_bytes(size_t count) {
 
 }  // namespace
 
-std::string base64_encode(std::span<const unsigned char> data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve(4 * ((data.size() + 2) / 3));
-  size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    uint32_t n = (uint32_t{data[i]} << 16) | (uint32_t{data[i + 1]} << 8) | uint32_t{data[i + 2]};
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (size_t left = data.size() - i; left > 0) {
-    uint32_t n = uint32_t{data[i]} << 16;
-    if (left == 2) n |= uint32_t{data[i + 1]} << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += left == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 namespace detail {
 
 void fill_random(unsigned char* out, size_t size, RandomSource source) {

@@ -8,10 +8,11 @@
 // hashes are of public data (photos, request parameters) and no secret is
 // ever compared with them.
 //
-// SHA-256 is as fast as OpenSSL's (docs/benchmarks.md): it uses the x86 SHA
-// extensions when CPUID reports them and unrolled portable code elsewhere
-// (util/sha256.cpp, no Linux-only header); getrandom(2) is in
-// util/crypto.cpp.
+// SHA-256 and base64 are as fast as OpenSSL's (docs/benchmarks.md): SHA-256
+// uses the x86 SHA extensions when CPUID reports them (util/sha256.cpp) and
+// unrolled portable code elsewhere; base64 works on whole groups through
+// tables (util/base64.cpp). Neither uses a Linux-only header; getrandom(2)
+// is in util/crypto.cpp.
 #include <sys/types.h>
 
 #include <array>
@@ -54,6 +55,12 @@ std::string sha256_hex(std::string_view data);
 
 // Standard alphabet, '=' padding, no line breaks.
 std::string base64_encode(std::span<const unsigned char> data);
+// The inverse of base64_encode, strict: only the text base64_encode gives
+// for some bytes is taken. Throws std::invalid_argument, saying where, for a
+// length that is not a multiple of 4, a character outside the alphabet
+// (whitespace included), '=' anywhere but as the last one or two characters,
+// and bits left over in the last group that are not zero.
+std::string base64_decode(std::string_view text);
 
 // RFC 4122 version 4, from the OS's CSPRNG.
 std::string random_uuid();
