@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(sha256_uses_the_sha_extensions_exactly_when_the_cpu_has_the
   BOOST_TEST(detail::sha256_path_available(Sha256Path::kPortable));
   auto flags = cpu_flags();
   BOOST_TEST_REQUIRE(!flags.empty(), "no flags line in /proc/cpuinfo");
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
   bool has = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
 #else
   bool has = false;
