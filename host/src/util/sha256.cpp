@@ -62,8 +62,8 @@ inline uint32_t load_be32(const unsigned char* p) {
 // FIPS 180-4, 4.1.2 and 6.2.2, step 3: one round. Instead of shifting the
 // eight working variables along, each call names them in rotated order: the
 // round updates only d and h.
-inline void round(uint32_t a, uint32_t b, uint32_t c, uint32_t& d, uint32_t e, uint32_t f,
-                  uint32_t g, uint32_t& h, uint32_t k_plus_w) {
+inline void sha_round(uint32_t a, uint32_t b, uint32_t c, uint32_t& d, uint32_t e, uint32_t f,
+                      uint32_t g, uint32_t& h, uint32_t k_plus_w) {
   uint32_t sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
   uint32_t choose = g ^ (e & (f ^ g));
   uint32_t t1 = h + sum1 + choose + k_plus_w;
@@ -89,9 +89,9 @@ template <bool kLoad, int... J>
 inline void sixteen_rounds(uint32_t (&v)[8], uint32_t (&w)[16], const unsigned char* block, int t,
                            std::integer_sequence<int, J...>) {
   // Round J works on the variables rotated J places: a is v[(8 - J) % 8].
-  (round(v[(8 - J) & 7], v[(9 - J) & 7], v[(10 - J) & 7], v[(11 - J) & 7], v[(12 - J) & 7],
-         v[(13 - J) & 7], v[(14 - J) & 7], v[(15 - J) & 7],
-         kRoundConstants[t + J] + (kLoad ? (w[J] = load_be32(block + 4 * J)) : schedule<J>(w))),
+  (sha_round(v[(8 - J) & 7], v[(9 - J) & 7], v[(10 - J) & 7], v[(11 - J) & 7], v[(12 - J) & 7],
+             v[(13 - J) & 7], v[(14 - J) & 7], v[(15 - J) & 7],
+             kRoundConstants[t + J] + (kLoad ? (w[J] = load_be32(block + 4 * J)) : schedule<J>(w))),
    ...);
 }
 
