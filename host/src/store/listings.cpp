@@ -9,11 +9,9 @@ namespace {
   "id, product_id, platform, status, COALESCE(remote_id, ''), COALESCE(url, '')"
 
 ListingRecord read_listing(const Statement& q) {
-  auto status = parse_listing_status(q.text(3));
-  if (!status) {
-    throw DatabaseError("listing " + std::to_string(q.int64(0)) + " has status " + q.text(3));
-  }
-  return ListingRecord{q.int64(0), q.int64(1), q.text(2), *status, q.text(4), q.text(5)};
+  return ListingRecord{q.int64(0), q.int64(1),
+                       q.text(2),  stored_listing_status(q.int64(0), q.text(3)),
+                       q.text(4),  q.text(5)};
 }
 
 std::optional<std::string> unless_empty(const std::string& text) {

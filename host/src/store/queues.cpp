@@ -13,14 +13,11 @@ namespace {
   "id, platform, operation, product_id, status, accumulated_data, context_data, position"
 
 QueueRecord read_queue(const Statement& q) {
-  auto status = parse_queue_status(q.text(4));
-  if (!status)
-    throw DatabaseError("queue " + std::to_string(q.int64(0)) + " has status " + q.text(4));
   return QueueRecord{q.int64(0),
                      q.text(1),
                      q.text(2),
                      q.optional_int64(3),
-                     *status,
+                     stored_queue_status(q.int64(0), q.text(4)),
                      json::parse(q.text(5)),
                      json::parse(q.text(6)),
                      q.int64(7)};
@@ -75,10 +72,7 @@ std::optional<LineHead> QueueStore::line_head(const std::string& platform) {
       " AND status IN ('queued', 'processing', 'paused') ORDER BY position LIMIT 1",
       platform);
   if (!q.step()) return std::nullopt;
-  auto status = parse_queue_status(q.text(1));
-  if (!status)
-    throw DatabaseError("queue " + std::to_string(q.int64(0)) + " has status " + q.text(1));
-  return LineHead{q.int64(0), *status, q.int64(2)};
+  return LineHead{q.int64(0), stored_queue_status(q.int64(0), q.text(1)), q.int64(2)};
 }
 
 std::optional<std::string> QueueStore::active_platform_after(const std::string& after) {

@@ -14,14 +14,11 @@ namespace {
   " lease_owner, lease_expires_at"
 
 TaskRecord read_task(const Statement& q) {
-  auto status = parse_task_status(q.text(4));
-  if (!status)
-    throw DatabaseError("task " + std::to_string(q.int64(0)) + " has status " + q.text(4));
   return TaskRecord{q.int64(0),
                     q.optional_int64(1),
                     q.text(2),
                     q.text(3),
-                    *status,
+                    stored_task_status(q.int64(0), q.text(4)),
                     static_cast<int>(q.int64(5)),
                     static_cast<int>(q.int64(6)),
                     q.optional_text(7),
