@@ -368,11 +368,11 @@ size_t Outcome::count(Action action) const {
 Outcome install(const Request& request, const Environment& env) {
   auto rows = doctor::parse_browser_table(env.table, env.table_source);
   auto scoped = scoped_rows(rows, env, request.scope);
+  Outcome outcome = start(request, env);
+  if (env.os == Os::kWindows) return install_windows(scoped, request, env, std::move(outcome));
   if (!env.host.is_absolute()) {
     throw InstallError("the host's path is not absolute: " + env.host.string());
   }
-  Outcome outcome = start(request, env);
-  if (env.os == Os::kWindows) return install_windows(scoped, request, env, std::move(outcome));
 
   auto targets = plan(scoped, request, env);
   outcome.probed = true;
