@@ -266,6 +266,7 @@ BOOST_AUTO_TEST_CASE(browser_selects_like_install_sh_and_bad_names_are_usage_err
            {"--browser"},
            {"--browser", ""},
            {"--frobnicate"},
+           {"--db", "/tmp/stoflow.db"},
            {"--browser", "firefox", "--chrome-user-data-dir", "/tmp/profile"},
            {"extra"}}) {
     for (const auto& run : {clean.install(args), clean.uninstall(args)}) {
@@ -285,6 +286,10 @@ BOOST_AUTO_TEST_CASE(browser_selects_like_install_sh_and_bad_names_are_usage_err
     BOOST_TEST(contains(help.out, option), option);
   }
   BOOST_TEST(contains(clean.host({"--help"}).out, "stoflow-host install"));
+  // --db before the command, as other commands take it: still this command's usage error.
+  auto db = clean.host({"--db", "/tmp/stoflow.db", "install"});
+  BOOST_TEST(db.exit_code == 2);
+  BOOST_TEST(contains(db.err, "stoflow-host install: error: --db does not apply"), db.err);
 }
 
 BOOST_AUTO_TEST_CASE(system_scope_writes_under_the_install_root_and_needs_no_home) {

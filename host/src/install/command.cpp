@@ -44,8 +44,8 @@ bool is_command_word(const std::string& word) {
 // The first word that is neither an option nor an option's value.
 std::string command_word(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--browser" || args[i] == "--chrome-user-data-dir") {
-      ++i;  // skip the option's value
+    if (args[i] == "--browser" || args[i] == "--chrome-user-data-dir" || args[i] == "--db") {
+      ++i;  // skip the option's value (--db, which every other command takes, is refused later)
     } else if (args[i].rfind("-", 0) != 0) {
       return args[i];
     }
@@ -86,6 +86,8 @@ Arguments parse(const std::vector<std::string>& args) {
     } else if (takes_value) {
       if (i + 1 >= args.size()) throw UsageError(word + " needs a value");
       apply_value(parsed, word, args[++i]);
+    } else if (name == "--db") {
+      throw UsageError("--db does not apply: install and uninstall use no database");
     } else if (parsed.command.empty() && is_command_word(word)) {
       parsed.command = word;
     } else if (word.rfind("-", 0) == 0) {
