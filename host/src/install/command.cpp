@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iomanip>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -125,7 +126,8 @@ Request request_from(const Arguments& parsed) {
   return request;
 }
 
-Environment environment_from_process() {
+// `registry` keeps this system's registry (none on POSIX) alive for as long as the Environment.
+Environment environment_from_process(std::unique_ptr<Registry>& registry) {
   Environment env;
   env.os = doctor::resolve_os(stoflow::env("STOFLOW_INSTALL_OS"));
   env.paths = doctor::PathEnvironment::from_process();
@@ -134,6 +136,12 @@ Environment environment_from_process() {
     throw std::runtime_error("cannot tell where this stoflow-host is (the system will not say)");
   }
   env.privileged = ::geteuid() == 0;
+  if (env.os == doctor::Os::kWindows) {
+    // %LOCALAPPDATA%\StoFlow\NativeMessagingHosts, where install.ps1 writes its manifests.
+    registry = system_registry();
+    env.registry = registry.get();
+    env.windows_manifest_dir = default_data_dir() / "NativeMessagingHosts";
+  }
   return env;
 }
 
@@ -209,7 +217,8 @@ std::string things(const Outcome& outcome) {
 
 int run_install(const Arguments& parsed, Printer& print) {
   Request request = request_from(parsed);
-  Environment env = environment_from_process();
+  std::unique_ptr<Registry> registry;
+  Environment env = environment_from_process(registry);
   bool tests_redirect = stoflow::env("STOFLOW_INSTALL_ROOT") || stoflow::env("STOFLOW_INSTALL_OS");
   if (request.scope == doctor::Scope::kUser && env.privileged && !tests_redirect) {
     print.warn("running as root with --user installs for root's HOME (" +
@@ -243,7 +252,8 @@ int run_install(const Arguments& parsed, Printer& print) {
 
 int run_uninstall(const Arguments& parsed, Printer& print) {
   Request request = request_from(parsed);
-  Environment env = environment_from_process();
+  std::unique_ptr<Registry> registry;
+  Environment env = environment_from_process(registry);
   Outcome outcome = uninstall(request, env);
   print.say(heading("unregistering", outcome));
   print.steps(outcome, 13);
