@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # StoFlow Companion: removes the native messaging host manifests that install.sh wrote on this
 # Linux or macOS machine. Only files named com.stoflow.companion.json whose "name" is
-# com.stoflow.companion are removed; directories and every other file are left alone.
+# com.stoflow.companion and whose "path" names a stoflow-host are removed; directories and every
+# other file are left alone.
 set -euo pipefail
 umask 022
 
@@ -17,7 +18,8 @@ usage() {
 Usage: uninstall.sh [OPTIONS]
 
 Unregisters the StoFlow Companion host ($SF_HOST_NAME): removes the manifests install.sh wrote.
-Only files named $SF_MANIFEST_FILE whose "name" is $SF_HOST_NAME are removed.
+Only files named $SF_MANIFEST_FILE whose "name" is $SF_HOST_NAME and whose "path"
+names a $SF_HOST_BINARY are removed.
 
 Options:
   --user                      remove the current user's registration (default).
@@ -65,9 +67,16 @@ done
 ROWS=$(sf_table_rows "$TABLE" "$OS" "$SCOPE")
 SELECTED=$(sf_selected_in_order)
 
-# Whether FILE is a manifest of ours: its "name" member is our host name.
-is_ours() {
+# Whether FILE names our host: its "name" member is our host name.
+names_our_host() {
   grep -Eq '"name"[[:space:]]*:[[:space:]]*"com\.stoflow\.companion"' -- "$1" 2>/dev/null
+}
+
+# Whether FILE's "path" member names a file called stoflow-host (or stoflow-host.exe): the last
+# component of the JSON string, after a / (or its escape \/) or an escaped \. `stoflow-host
+# uninstall` applies the same two rules to the parsed manifest (host/src/install/manifest_text.h).
+points_at_a_host() {
+  grep -Eq '"path"[[:space:]]*:[[:space:]]*"(([^"\\]|\\.)*(/|\\/|\\\\))?stoflow-host(\.exe)?"' -- "$1" 2>/dev/null
 }
 
 # The browsers, not selected, whose rows also name DIR (so their registration must be kept).
@@ -115,8 +124,11 @@ handle_target() {
   elif [ ! -f "$file" ]; then
     sf_warn "$file is not a regular file; left alone"
     action="left alone"
-  elif ! is_ours "$file"; then
+  elif ! names_our_host "$file"; then
     sf_warn "$file does not name $SF_HOST_NAME; left alone"
+    action="left alone"
+  elif ! points_at_a_host "$file"; then
+    sf_warn "$file does not point at a $SF_HOST_BINARY; left alone"
     action="left alone"
   else
     others=''

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "install/command.h"
 #include "messaging/native_host.h"
 #include "messaging/origins.h"
 #include "service/service.h"
@@ -54,7 +55,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (auto caller = messaging::detect_native_launch(args)) return run_native(*caller);
-    configure_logging(resolve_db_path(cli_db_option(args)), log::Level::kWarn);
+    // install and uninstall use no database: they create no data directory and write no log.
+    if (!install::is_install_command(args)) {
+      configure_logging(resolve_db_path(cli_db_option(args)), log::Level::kWarn);
+    }
     // CLI mode: stdout is the user's terminal, the one place we print to it.
     return cli::run(args, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -1,10 +1,11 @@
 // installer/uninstall.sh: removes exactly our manifests, nothing else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BROWSERS, MANIFEST_FILE, expectedManifests, listFiles, listTree, makeSandbox, manifestProblems, run,
+  BROWSERS, MANIFEST_FILE, REPO, expectedManifests, listFiles, listTree, makeSandbox, manifestProblems, run,
 } from './helpers.mjs';
 
 function assertOk(res) {
@@ -39,6 +40,54 @@ test('keeps a com.stoflow.companion.json that does not name our host', (t) => {
   assert.equal(fs.readFileSync(impostor, 'utf8'), text);
   assert.match(res.stderr, /does not name com\.stoflow\.companion; left alone/);
   assert.ok(!fs.existsSync(path.join(sb.home, '.config/google-chrome/NativeMessagingHosts', MANIFEST_FILE)));
+});
+
+test('keeps a manifest with our name whose path is not a stoflow-host', (t) => {
+  const sb = makeSandbox(t);
+  assertOk(run('install.sh', ['--host', sb.host, '--browser', 'firefox,chrome'], sb));
+  const file = path.join(sb.home, '.mozilla/native-messaging-hosts', MANIFEST_FILE);
+  const text = JSON.stringify({ name: 'com.stoflow.companion', path: '/usr/bin/keepassxc-proxy', type: 'stdio' });
+  fs.writeFileSync(file, text);
+  const res = run('uninstall.sh', [], sb);
+  assertOk(res);
+  assert.equal(fs.readFileSync(file, 'utf8'), text);
+  assert.match(res.stderr, /does not point at a stoflow-host; left alone/);
+  assert.ok(!fs.existsSync(path.join(sb.home, '.config/google-chrome/NativeMessagingHosts', MANIFEST_FILE)));
+});
+
+// The host's own `stoflow-host uninstall` parses the manifest; uninstall.sh greps it. Both must
+// take the same files for ours. ctest sets STOFLOW_HOST_BIN; by hand the release build is used.
+test('uninstall.sh and stoflow-host uninstall agree on which manifests are ours', (t) => {
+  const host = process.env.STOFLOW_HOST_BIN ?? path.join(REPO, 'build/release/host/stoflow-host');
+  assert.ok(fs.existsSync(host), `no host binary at ${host}: build it, or set STOFLOW_HOST_BIN`);
+  const cases = [
+    [true, { name: 'com.stoflow.companion', path: '/usr/bin/stoflow-host' }],
+    [true, { name: 'com.stoflow.companion', path: 'C:\\Tools\\stoflow-host.exe' }],
+    [true, { name: 'com.stoflow.companion', path: '/a "quoted" dir/stoflow-host', type: 'stdio' }],
+    [true, { path: '/moved/stoflow-host', name: 'com.stoflow.companion' }],
+    [false, { name: 'com.stoflow.companion', path: '/usr/bin/not-stoflow-host' }],
+    [false, { name: 'com.stoflow.companion', path: '/usr/bin/stoflow-host/' }],
+    [false, { name: 'com.stoflow.companion', path: '/usr/bin/keepassxc-proxy' }],
+    [false, { name: 'com.stoflow.companion' }],
+    [false, { name: 'org.other', path: '/usr/bin/stoflow-host' }],
+  ];
+  for (const [ours, manifest] of cases) {
+    const kept = [];
+    for (const tool of ['script', 'host']) {
+      const sb = makeSandbox(t);
+      const dir = path.join(sb.home, '.mozilla/native-messaging-hosts');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+      const res = tool === 'script'
+        ? run('uninstall.sh', ['--browser', 'firefox'], sb)
+        : spawnSync(host, ['uninstall', '--browser', 'firefox'], {
+          env: { PATH: process.env.PATH, HOME: sb.home, STOFLOW_INSTALL_ROOT: sb.root }, encoding: 'utf8',
+        });
+      assert.equal(res.status ?? res.code, 0, `${tool}: ${res.stderr}`);
+      kept.push(fs.existsSync(path.join(dir, MANIFEST_FILE)));
+    }
+    assert.deepEqual(kept, [!ours, !ours], JSON.stringify(manifest));
+  }
 });
 
 test('--browser firefox removes Firefox only', (t) => {

@@ -8,6 +8,7 @@
 
 #include "cli/serve.h"
 #include "doctor/command.h"
+#include "install/command.h"
 #include "service/error_reply.h"
 #include "service/service.h"
 #include "util/errors.h"
@@ -350,6 +351,8 @@ Usage:
   stoflow-host [--db PATH] serve [--port N] [--token-file F]   local HTTP API and dashboard (127.0.0.1)
   stoflow-host dashboard [--port N] [--no-open]          print and open a one-time dashboard login link
   stoflow-host [--db PATH] doctor [--json] [--browser NAME] [--chrome-user-data-dir DIR]
+  stoflow-host install [--system] [--browser NAME]...   register this binary with the browsers
+  stoflow-host uninstall [--system] [--browser NAME]... remove that registration
   stoflow-host chrome-extension://ID/ | MANIFEST.json ADDON_ID   (started by the browser)
 
 The database is $STOFLOW_DB, else --db PATH, else the per-user data directory.
@@ -360,6 +363,7 @@ Exit codes: 0 done, 1 the request failed, 2 bad usage.
 int run(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   // doctor parses its own, repeatable, options.
   if (doctor::is_doctor_command(argv)) return doctor::run_command(argv, out, err);
+  if (install::is_install_command(argv)) return install::run_command(argv, out, err);
   try {
     Args args = parse(argv);
     if (args.flag("--version") || (!args.words.empty() && args.words[0] == "version")) {

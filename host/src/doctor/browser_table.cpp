@@ -90,6 +90,55 @@ std::string require_absolute_home(const PathEnvironment& env) {
   return strip_one_trailing_slash(*env.home);
 }
 
+// Whether `dir` exists with anything in it besides `except`. The installers create the directory
+// that holds NativeMessagingHosts themselves, so its mere existence proves nothing about the
+// browser.
+bool has_entry_besides(const std::filesystem::path& dir, const std::filesystem::path& except) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() != except) return true;
+  }
+  return false;
+}
+
+// A Chromium-family browser that has run has filled its user data directory, the parent of its
+// per-user NativeMessagingHosts directory (install.sh looks there for "Local State").
+std::optional<std::filesystem::path> chromium_profile(const std::vector<TableRow>& user_rows,
+                                                      const std::string& browser,
+                                                      const PathEnvironment& env) {
+  for (const auto& row : user_rows) {
+    if (row.browser != browser) continue;
+    std::filesystem::path dir;
+    try {
+      dir = expand_location(row.location, env);
+    } catch (const TableError&) {
+      continue;  // no usable HOME: the caller reports it on the location itself
+    }
+    if (has_entry_besides(dir.parent_path(), dir.filename())) return dir.parent_path();
+  }
+  return std::nullopt;
+}
+
+// Firefox writes profiles.ini when it first runs, in the places install.sh checks.
+std::optional<std::filesystem::path> firefox_profile(Os os, const PathEnvironment& env) {
+  if (!env.home || os == Os::kWindows) return std::nullopt;
+  std::filesystem::path home = *env.home;
+  std::vector<std::filesystem::path> candidates;
+  if (os == Os::kMacos) {
+    candidates.push_back(home / "Library/Application Support/Firefox/profiles.ini");
+  } else {
+    candidates.push_back(home / ".mozilla/firefox/profiles.ini");
+    std::filesystem::path config =
+        env.xdg_config_home ? std::filesystem::path(*env.xdg_config_home) : home / ".config";
+    candidates.push_back(config / "mozilla/firefox/profiles.ini");
+  }
+  for (const auto& file : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(file, ec)) return file;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const char* to_string(Os os) {
@@ -170,6 +219,14 @@ std::filesystem::path expand_location(const std::string& location, const PathEnv
   }
   if (starts_with(location, "/")) return env.install_root.value_or("") + location;
   throw TableError("browser table: cannot expand location '" + location + "'");
+}
+
+std::optional<std::filesystem::path> find_browser_profile(const std::string& browser,
+                                                          const std::vector<TableRow>& rows, Os os,
+                                                          const PathEnvironment& env) {
+  if (os == Os::kWindows) return std::nullopt;
+  if (browser == "firefox") return firefox_profile(os, env);
+  return chromium_profile(rows_for(rows, os, Scope::kUser), browser, env);
 }
 
 Os resolve_os(const std::optional<std::string>& forced) {

@@ -60,6 +60,15 @@ struct PathEnvironment {
 // absolute, or for any other form.
 std::filesystem::path expand_location(const std::string& location, const PathEnvironment& env);
 
+// Whether `browser` looks installed (or to have been used) by the user of `env` on `os`, and what
+// shows it: a Chromium-family user data directory (the parent of the browser's per-user
+// NativeMessagingHosts directory in `rows`) holding anything besides NativeMessagingHosts, or
+// Firefox's profiles.ini. Only informative: `doctor` reports a missing manifest as a failure only
+// for such a browser, and `install` says which browsers it found. Nothing is known on Windows.
+std::optional<std::filesystem::path> find_browser_profile(const std::string& browser,
+                                                          const std::vector<TableRow>& rows, Os os,
+                                                          const PathEnvironment& env);
+
 // sf_detect_os: STOFLOW_INSTALL_OS (linux or macos) when set, else the OS this host was built for.
 // Throws TableError for any other forced value, or on an OS the shell installer does not handle.
 Os resolve_os(const std::optional<std::string>& forced);

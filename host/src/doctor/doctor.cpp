@@ -26,52 +26,6 @@ Remedy remedy_for_user_data_dir(const fs::path& dir, const fs::path& self) {
   return {kInstaller + option, kInstaller + std::string(" --host ") + host_argument(self) + option};
 }
 
-// Whether `dir` exists with anything in it besides `except`. install.sh creates the directory that
-// holds NativeMessagingHosts itself, so its mere existence proves nothing about the browser.
-bool has_entry_besides(const fs::path& dir, const fs::path& except) {
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename() != except) return true;
-  }
-  return false;
-}
-
-// A Chromium-family browser that has run has filled its user data directory, the parent of its
-// per-user NativeMessagingHosts directory (install.sh looks there for "Local State").
-std::optional<fs::path> chromium_profile(const std::vector<TableRow>& user_rows,
-                                         const std::string& browser, const PathEnvironment& env) {
-  for (const auto& row : user_rows) {
-    if (row.browser != browser) continue;
-    fs::path dir;
-    try {
-      dir = expand_location(row.location, env);
-    } catch (const TableError&) {
-      continue;  // reported on the location itself
-    }
-    if (has_entry_besides(dir.parent_path(), dir.filename())) return dir.parent_path();
-  }
-  return std::nullopt;
-}
-
-// Firefox writes profiles.ini when it first runs, in the places install.sh checks.
-std::optional<fs::path> firefox_profile(Os os, const PathEnvironment& env) {
-  if (!env.home) return std::nullopt;
-  fs::path home = *env.home;
-  std::vector<fs::path> candidates;
-  if (os == Os::kMacos) {
-    candidates.push_back(home / "Library/Application Support/Firefox/profiles.ini");
-  } else {
-    candidates.push_back(home / ".mozilla/firefox/profiles.ini");
-    fs::path config = env.xdg_config_home ? fs::path(*env.xdg_config_home) : home / ".config";
-    candidates.push_back(config / "mozilla/firefox/profiles.ini");
-  }
-  for (const auto& file : candidates) {
-    std::error_code ec;
-    if (fs::is_regular_file(file, ec)) return file;
-  }
-  return std::nullopt;
-}
-
 LocationResult check_row(const TableRow& row, const Setup& setup) {
   LocationResult location{to_string(row.scope), {}, {}};
   Remedy remedy = remedy_for(row.browser, row.scope, setup.self);
@@ -118,9 +72,7 @@ BrowserResult check_browser(const std::string& name, const std::vector<TableRow>
                             const Setup& setup) {
   BrowserResult browser;
   browser.browser = name;
-  auto user_rows = rows_for(rows, os, Scope::kUser);
-  auto profile = name == "firefox" ? firefox_profile(os, setup.env)
-                                   : chromium_profile(user_rows, name, setup.env);
+  auto profile = find_browser_profile(name, rows, os, setup.env);
   browser.installed = profile.has_value();
   browser.evidence = profile.value_or(fs::path());
   for (Scope scope : {Scope::kUser, Scope::kSystem}) {
