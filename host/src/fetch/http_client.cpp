@@ -9,18 +9,58 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace stoflow::fetch {
 
-std::optional<std::string> HttpResponse::header(std::string_view name) const {
-  auto same = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) ==
-                    std::tolower(static_cast<unsigned char>(y));
-           });
+namespace {
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+}
+
+}  // namespace
+
+namespace detail {
+
+bool same_header_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<HttpError> invalid_request(const HttpRequest& request, HttpUrl* url) {
+  auto error = [](HttpErrorKind kind, std::string message) {
+    HttpError e;
+    e.kind = kind;
+    e.message = std::move(message);
+    return e;
   };
+  std::string why;
+  auto parsed = parse_http_url(request.url, &why);
+  if (!parsed) return error(HttpErrorKind::kBadUrl, why);
+  if (url) *url = std::move(*parsed);
+  if (!is_token(request.method)) {
+    return error(HttpErrorKind::kOther, "the method \"" + request.method + "\" is not a token");
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (!is_token(name) ||
+        value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      return error(HttpErrorKind::kOther, "the header \"" + name + "\" is not a valid header");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+std::optional<std::string> HttpResponse::header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
-    if (same(key, name)) return value;
+    if (detail::same_header_name(key, name)) return value;
   }
   return std::nullopt;
 }

@@ -47,6 +47,8 @@
 #include <variant>
 #include <vector>
 
+#include "fetch/http_url.h"
+
 #ifdef _WIN32
 #include <winsock2.h>
 #else
@@ -135,5 +137,13 @@ std::unique_ptr<HttpClient> make_http_client();
 
 // "127.0.0.1:8080", "[::1]:8080".
 std::string address_text(const sockaddr* address);
+
+namespace detail {
+// What both clients check before anything else: the URL (parsed into `url`),
+// the method (an HTTP token) and the headers (token names, values without
+// line breaks or NULs). An error of kind kBadUrl or kOther, or nullopt.
+std::optional<HttpError> invalid_request(const HttpRequest& request, HttpUrl* url);
+bool same_header_name(std::string_view a, std::string_view b);
+}  // namespace detail
 
 }  // namespace stoflow::fetch

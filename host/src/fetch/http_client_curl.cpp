@@ -8,7 +8,6 @@
 
 #include "fetch/curl_api.h"
 #include "fetch/http_client.h"
-#include "fetch/http_url.h"
 
 namespace stoflow::fetch {
 
@@ -71,25 +70,6 @@ curl_socket_t open_socket(void* user, curlsocktype, curl_sockaddr* address) {
   return ::socket(address->family, type, address->protocol);
 }
 
-bool is_token(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-  });
-}
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool has_line_break(std::string_view text) {
-  return text.find_first_of("\r\n") != std::string_view::npos ||
-         text.find('\0') != std::string_view::npos;
-}
-
 HttpErrorKind kind_of(CURLcode rc, bool got_status_line) {
   switch (rc) {
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -143,16 +123,7 @@ HttpResult CurlHttpClient::send(const HttpRequest& request) const {
     e.message = std::move(message);
     return HttpResult(std::move(e));
   };
-  std::string why;
-  if (!parse_http_url(request.url, &why)) return error(HttpErrorKind::kBadUrl, why);
-  if (!is_token(request.method)) {
-    return error(HttpErrorKind::kOther, "the method \"" + request.method + "\" is not a token");
-  }
-  for (const auto& [name, value] : request.headers) {
-    if (!is_token(name) || has_line_break(value)) {
-      return error(HttpErrorKind::kOther, "the header \"" + name + "\" is not a valid header");
-    }
-  }
+  if (auto invalid = detail::invalid_request(request, nullptr)) return *invalid;
   // Loaded here, at the first request, not at start (see fetch/curl_api.h).
   const CurlApi* api = nullptr;
   try {
@@ -179,7 +150,7 @@ HttpResult CurlHttpClient::send(const HttpRequest& request) const {
   for (const auto& [name, value] : request.headers) {
     // "Name;" is libcurl's spelling of a header sent with an empty value.
     add_header(value.empty() ? name + ";" : name + ": " + value);
-    if (same_name(name, "Content-Type")) has_content_type = true;
+    if (detail::same_header_name(name, "Content-Type")) has_content_type = true;
   }
   // libcurl's own additions that WinHTTP does not make: none of them.
   add_header("Expect:");
