@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
+#include "local_http_server.h"
 #include "service/service.h"
 #include "test_support.h"
 #include "util/crypto.h"
@@ -19,14 +20,10 @@ namespace {
 
 // A real HTTP server on 127.0.0.1 with one route per case.
 struct PhotoServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
   std::atomic<int> hits{0};
   std::string good = testing::png_bytes(150'000, 4);
   std::string huge = testing::png_bytes(store::kMaxPhotoBytes + 1024, 5);
-
-  PhotoServer() {
+  testing::LocalHttpServer http{[this](httplib::Server& server) {
     server.Get("/good.png", [this](const httplib::Request&, httplib::Response& res) {
       ++hits;
       res.set_content(good, "image/png");
@@ -50,17 +47,10 @@ struct PhotoServer {
       std::this_thread::sleep_for(4000ms);
       res.set_content(good, "image/png");
     });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(5ms);
-  }
-  ~PhotoServer() {
-    server.stop();
-    thread.join();
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port) + path;
-  }
+  }};
+  int port = http.port();
+
+  std::string url(const std::string& path) const { return http.url(path); }
 };
 
 struct Fixture {
