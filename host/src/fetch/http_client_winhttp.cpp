@@ -160,6 +160,9 @@ HttpErrorKind kind_of(DWORD code, bool got_status_line) {
     case ERROR_WINHTTP_NAME_NOT_RESOLVED:
       return HttpErrorKind::kResolve;
     case ERROR_WINHTTP_CANNOT_CONNECT:
+    case WSAECONNREFUSED:
+    case WSAENETUNREACH:
+    case WSAEHOSTUNREACH:
       return HttpErrorKind::kConnect;
     case ERROR_WINHTTP_SECURE_FAILURE:
     case ERROR_WINHTTP_SECURE_CERT_DATE_INVALID:
@@ -173,11 +176,16 @@ HttpErrorKind kind_of(DWORD code, bool got_status_line) {
     case ERROR_WINHTTP_CLIENT_AUTH_CERT_NEEDED:
       return HttpErrorKind::kTls;
     case ERROR_WINHTTP_TIMEOUT:
+    case WSAETIMEDOUT:
       return HttpErrorKind::kTimeout;
     // WinHTTP says "invalid server response" also when the server closed the
     // connection without a byte: without a status line it is no response.
+    // Winsock's own codes come through too (Wine gives WSAECONNRESET).
     case ERROR_WINHTTP_CONNECTION_ERROR:
     case ERROR_WINHTTP_INVALID_SERVER_RESPONSE:
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+    case ERROR_NETNAME_DELETED:
       return got_status_line ? HttpErrorKind::kTruncated : HttpErrorKind::kNoResponse;
     case ERROR_WINHTTP_HEADER_SIZE_OVERFLOW:
       return HttpErrorKind::kBadResponse;
@@ -298,13 +306,17 @@ HttpResult WinHttpClient::send(const HttpRequest& request) const {
     return e;
   }
   auto body_size = static_cast<DWORD>(request.body.size());
+  // WinHttpSetTimeouts does not cover the wait for the response's headers,
+  // and WinHTTP may start that wait inside WinHttpSendRequest (Wine does).
+  DWORD left = millis_left(deadline);
+  ::WinHttpSetOption(handle.h, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &left, sizeof left);
   BOOL sent = ::WinHttpSendRequest(
       handle.h, headers.c_str(), static_cast<DWORD>(headers.size()),
       body_size ? const_cast<char*>(request.body.data()) : WINHTTP_NO_REQUEST_DATA, body_size,
       body_size, 0);
   if (exchange.closed_by_check) handle.h = nullptr;  // closed by the callback already
   if (!sent) return failure(::GetLastError(), "sending the request");
-  DWORD left = millis_left(deadline);
+  left = millis_left(deadline);
   ::WinHttpSetOption(handle.h, WINHTTP_OPTION_RECEIVE_RESPONSE_TIMEOUT, &left, sizeof left);
   ::WinHttpSetOption(handle.h, WINHTTP_OPTION_RECEIVE_TIMEOUT, &left, sizeof left);
   if (!::WinHttpReceiveResponse(handle.h, nullptr)) {
