@@ -4,7 +4,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +18,7 @@
 #include "fetch/http_client.h"
 #include "fetch/http_url.h"
 #include "local_http_server.h"
+#include "test_support.h"
 
 using namespace stoflow;
 using namespace stoflow::fetch;
@@ -134,9 +138,84 @@ struct SilentServer {
   }
 };
 
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&in), sizeof in);
+  socklen_t size = sizeof in;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&in), &size);
+  ::close(fd);
+  return ntohs(in.sin_port);
+}
+
+// `openssl s_server` with a self-signed certificate for 127.0.0.1: a TLS
+// server that is what it says, but that no trust store knows.
+struct SelfSignedTlsServer {
+  testing::TempDir dir;
+  int port = free_port();
+  pid_t pid = -1;
+
+  SelfSignedTlsServer() {
+    std::string key = (dir / "key.pem").string(), cert = (dir / "cert.pem").string();
+    auto made =
+        testing::run_program({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                              "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                              "-days", "1", "-keyout", key, "-out", cert},
+                             {}, true);
+    BOOST_TEST_REQUIRE(made.exit_code == 0, made.err);
+    std::vector<std::string> args = {"/usr/bin/openssl",
+                                     "s_server",
+                                     "-quiet",
+                                     "-www",
+                                     "-accept",
+                                     "127.0.0.1:" + std::to_string(port),
+                                     "-cert",
+                                     cert,
+                                     "-key",
+                                     key};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    BOOST_TEST_REQUIRE(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+    // Until it accepts connections.
+    for (int i = 0; i < 200; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in in{};
+      in.sin_family = AF_INET;
+      in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      in.sin_port = htons(static_cast<uint16_t>(port));
+      bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&in), sizeof in) == 0;
+      ::close(fd);
+      if (up) return;
+      std::this_thread::sleep_for(25ms);
+    }
+    BOOST_FAIL("openssl s_server did not start");
+  }
+  ~SelfSignedTlsServer() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(http_client)
+
+BOOST_AUTO_TEST_CASE(a_certificate_that_does_not_verify_is_a_tls_error) {
+  SelfSignedTlsServer server;
+  HttpRequest request;
+  request.url = "https://127.0.0.1:" + std::to_string(server.port) + "/";
+  HttpError e = error_of(send(request));
+  BOOST_TEST(static_cast<int>(e.kind) == static_cast<int>(HttpErrorKind::kTls),
+             kind_name(e.kind) << ": " << e.message);
+  // Refused for the certificate, not for a handshake that failed otherwise.
+  BOOST_TEST(e.message.find("certificate") != std::string::npos, e.message);
+  BOOST_TEST(!e.request_sent);
+}
 
 BOOST_AUTO_TEST_CASE(a_get_and_a_post_come_back_with_status_headers_body_and_peer) {
   Routes routes;
