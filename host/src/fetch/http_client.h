@@ -35,8 +35,10 @@
 //   kNoResponse, with request_sent saying whether any of it left, and
 //   decides;
 // - no cookies, no automatic authentication, no decompression, no
-//   "Expect: 100-continue": the request sent is the one given, plus Host,
-//   Content-Length, User-Agent and, unless given, "Accept: */*".
+//   "Expect: 100-continue", HTTP/1.1: the request sent is the one given,
+//   plus User-Agent, "Accept: */*" unless given, and what HTTP/1.1 itself
+//   needs (Host, Content-Length; WinHTTP may add "Connection: Keep-Alive"
+//   or "Close").
 #include <cstdint>
 #include <functional>
 #include <memory>
