@@ -31,6 +31,9 @@ struct PhotoServer {
     server.Get("/moved", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("/good.png");
     });
+    server.Get("/to-ftp", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("ftp://127.0.0.1/good.png");
+    });
     server.Get("/loop",
                [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
     server.Get("/missing.png", [](const httplib::Request&, httplib::Response& res) {
@@ -123,6 +126,19 @@ BOOST_AUTO_TEST_CASE(each_bad_url_gives_a_clear_error_and_writes_nothing) {
   }
   BOOST_TEST(count("products") == 0);
   BOOST_TEST(count("product_images") == 0);
+  BOOST_TEST(count("blobs") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_redirect_is_checked_as_the_url_it_leads_to) {
+  // The fetcher follows redirects itself (the HTTP client follows none): a
+  // hop to another scheme is refused by name, before any connection.
+  AppError e = import_error("/to-ftp");
+  BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kFetchFailed));
+  std::string message = e.what();
+  BOOST_TEST(message.find("it redirects to ftp://127.0.0.1/good.png: the scheme ftp is not "
+                          "supported") != std::string::npos,
+             message);
+  BOOST_TEST(photos.hits == 0);
   BOOST_TEST(count("blobs") == 0);
 }
 
