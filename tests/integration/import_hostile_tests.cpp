@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "local_http_server.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -68,13 +69,9 @@ std::string require_refused(const HostEnv& env, const json& products, const std:
 
 // A real HTTP server on 127.0.0.1 that counts the requests it answers.
 struct PhotoServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
   std::atomic<int> hits{0};
   std::string good = png_bytes(20'000, 8);
-
-  PhotoServer() {
+  LocalHttpServer http{[this](httplib::Server& server) {
     server.Get("/good.png", [this](const httplib::Request&, httplib::Response& res) {
       ++hits;
       res.set_content(good, "image/png");
@@ -87,18 +84,13 @@ struct PhotoServer {
       ++hits;
       res.set_redirect("http://127.0.0.1:" + std::string(req.matches[1]) + "/good.png");
     });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(5ms);
-  }
-  ~PhotoServer() {
-    server.stop();
-    thread.join();
-  }
+  }};
+  int port = http.port();
+
   std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
-    return "http://" + host + ":" + std::to_string(port) + path;
+    return http.url(path, host);
   }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string address() const { return http.address(); }
 };
 
 void backdate(const fs::path& path, std::chrono::seconds by) {

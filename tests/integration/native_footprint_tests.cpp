@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "local_http_server.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -62,27 +63,17 @@ const std::set<std::string> kGone = {"libcpp-httplib",  "libssl",       "libcryp
 
 // A PNG served on 127.0.0.1, counting its downloads.
 struct PhotoServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
   std::atomic<int> hits{0};
   std::string photo = png_bytes(40'000, 21);
-
-  PhotoServer() {
+  LocalHttpServer http{[this](httplib::Server& server) {
     server.Get("/photo.png", [this](const httplib::Request&, httplib::Response& res) {
       ++hits;
       res.set_content(photo, "image/png");
     });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(5ms);
-  }
-  ~PhotoServer() {
-    server.stop();
-    thread.join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-  std::string url() const { return "http://" + address() + "/photo.png"; }
+  }};
+
+  std::string address() const { return http.address(); }
+  std::string url() const { return http.url("/photo.png"); }
 };
 
 // The libraries of a native host started on `env` that has answered hello.

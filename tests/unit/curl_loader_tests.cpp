@@ -37,6 +37,8 @@ BOOST_AUTO_TEST_CASE(libcurl_is_found_and_every_function_bound) {
   BOOST_TEST(api.easy_perform != nullptr);
   BOOST_TEST(api.easy_getinfo != nullptr);
   BOOST_TEST(api.easy_strerror != nullptr);
+  BOOST_TEST(api.slist_append != nullptr);
+  BOOST_TEST(api.slist_free_all != nullptr);
   BOOST_TEST(&curl_api() == &api, "loaded once");
   // The functions are libcurl's own: a handle comes and goes, and a known
   // code reads as libcurl words it.

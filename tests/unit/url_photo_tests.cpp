@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
+#include "local_http_server.h"
 #include "service/service.h"
 #include "test_support.h"
 #include "util/crypto.h"
@@ -19,20 +20,19 @@ namespace {
 
 // A real HTTP server on 127.0.0.1 with one route per case.
 struct PhotoServer {
-  httplib::Server server;
-  std::thread thread;
-  int port = 0;
   std::atomic<int> hits{0};
   std::string good = testing::png_bytes(150'000, 4);
   std::string huge = testing::png_bytes(store::kMaxPhotoBytes + 1024, 5);
-
-  PhotoServer() {
+  testing::LocalHttpServer http{[this](httplib::Server& server) {
     server.Get("/good.png", [this](const httplib::Request&, httplib::Response& res) {
       ++hits;
       res.set_content(good, "image/png");
     });
     server.Get("/moved", [](const httplib::Request&, httplib::Response& res) {
       res.set_redirect("/good.png");
+    });
+    server.Get("/to-ftp", [](const httplib::Request&, httplib::Response& res) {
+      res.set_redirect("ftp://127.0.0.1/good.png");
     });
     server.Get("/loop",
                [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/loop"); });
@@ -50,17 +50,10 @@ struct PhotoServer {
       std::this_thread::sleep_for(4000ms);
       res.set_content(good, "image/png");
     });
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(5ms);
-  }
-  ~PhotoServer() {
-    server.stop();
-    thread.join();
-  }
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port) + path;
-  }
+  }};
+  int port = http.port();
+
+  std::string url(const std::string& path) const { return http.url(path); }
 };
 
 struct Fixture {
@@ -133,6 +126,19 @@ BOOST_AUTO_TEST_CASE(each_bad_url_gives_a_clear_error_and_writes_nothing) {
   }
   BOOST_TEST(count("products") == 0);
   BOOST_TEST(count("product_images") == 0);
+  BOOST_TEST(count("blobs") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_redirect_is_checked_as_the_url_it_leads_to) {
+  // The fetcher follows redirects itself (the HTTP client follows none): a
+  // hop to another scheme is refused by name, before any connection.
+  AppError e = import_error("/to-ftp");
+  BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::kFetchFailed));
+  std::string message = e.what();
+  BOOST_TEST(message.find("it redirects to ftp://127.0.0.1/good.png: the scheme ftp is not "
+                          "supported") != std::string::npos,
+             message);
+  BOOST_TEST(photos.hits == 0);
   BOOST_TEST(count("blobs") == 0);
 }
 

@@ -45,6 +45,8 @@ CurlApi load_curl_api(const char* library) {
     bind(handle, library, "curl_easy_perform", api.easy_perform);
     bind(handle, library, "curl_easy_getinfo", api.easy_getinfo);
     bind(handle, library, "curl_easy_strerror", api.easy_strerror);
+    bind(handle, library, "curl_slist_append", api.slist_append);
+    bind(handle, library, "curl_slist_free_all", api.slist_free_all);
   } catch (...) {
     ::dlclose(handle);
     throw;

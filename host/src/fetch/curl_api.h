@@ -1,5 +1,5 @@
 #pragma once
-// libcurl, loaded with dlopen() at the first photo download instead of linked:
+// libcurl, loaded with dlopen() at the first HTTP request instead of linked:
 // the native host, the HTTP server and most commands never download anything,
 // and linking libcurl made every one of them load it and the 30-odd libraries
 // it needs (TLS, HTTP/2, Kerberos, LDAP, SSH, ...) at start. Only the types
@@ -8,7 +8,8 @@
 
 namespace stoflow::fetch {
 
-// The libcurl functions the photo fetcher calls, with the headers' own types.
+// The libcurl functions the HTTP client (fetch/http_client_curl.cpp) calls,
+// with the headers' own types.
 struct CurlApi {
   decltype(&::curl_global_init) global_init = nullptr;
   decltype(&::curl_easy_init) easy_init = nullptr;
@@ -17,6 +18,8 @@ struct CurlApi {
   decltype(&::curl_easy_perform) easy_perform = nullptr;
   decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
   decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
 };
 
 // Opens `library` and looks up every function of CurlApi; throws

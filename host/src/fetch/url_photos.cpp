@@ -1,13 +1,17 @@
 #include "fetch/url_photos.h"
 
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#endif
 
 #include <array>
+#include <chrono>
 #include <cstring>
-#include <memory>
 
-#include "fetch/curl_api.h"
+#include "fetch/http_url.h"
 #include "util/errors.h"
 #include "util/log.h"
 #include "util/paths.h"
@@ -15,23 +19,6 @@
 namespace stoflow::fetch {
 
 namespace {
-
-struct Download {
-  std::string bytes;
-  int64_t max_bytes = 0;
-  bool too_large = false;
-};
-
-size_t on_data(char* data, size_t size, size_t count, void* user) {
-  auto* download = static_cast<Download*>(user);
-  size_t n = size * count;
-  if (static_cast<int64_t>(download->bytes.size() + n) > download->max_bytes) {
-    download->too_large = true;
-    return 0;  // makes curl stop with CURLE_WRITE_ERROR
-  }
-  download->bytes.append(data, n);
-  return n;
-}
 
 AppError fetch_error(const std::string& url, const std::string& why) {
   return AppError(ErrorCode::kFetchFailed, "cannot download " + url + ": " + why,
@@ -107,36 +94,6 @@ const char* ipv6_kind(const uint8_t* a) {
   return nullptr;
 }
 
-// Decides on the address libcurl is about to connect to, for every connection
-// of a download, redirects included. Checking the URL's host name instead
-// would be fooled by a name that resolves to 127.0.0.1, or to a public
-// address first and to a private one when libcurl resolves it again (DNS
-// rebinding): this is the address actually used.
-struct AddressGuard {
-  bool allow_every_address = false;
-  const std::set<std::string>* allowed = nullptr;
-  std::string refused;  // the first address refused, and why
-};
-
-curl_socket_t open_checked_socket(void* user, curlsocktype, curl_sockaddr* address) {
-  auto* guard = static_cast<AddressGuard*>(user);
-  if (!guard->allow_every_address) {
-    if (const char* kind = non_public_address_kind(&address->addr)) {
-      std::string where = address_text(&address->addr);
-      if (!guard->allowed->contains(where)) {
-        if (guard->refused.empty()) guard->refused = where + ", " + kind;
-        return CURL_SOCKET_BAD;  // libcurl tries the next address, if any
-      }
-      log::info("STOFLOW_ALLOW_PRIVATE_PHOTO_URLS lets a photo download reach " + where);
-    }
-  }
-  int type = address->socktype;
-#ifdef SOCK_CLOEXEC
-  type |= SOCK_CLOEXEC;
-#endif
-  return ::socket(address->family, type, address->protocol);
-}
-
 }  // namespace
 
 const char* non_public_address_kind(const sockaddr* address) {
@@ -151,21 +108,6 @@ const char* non_public_address_kind(const sockaddr* address) {
   return "not an internet address";
 }
 
-std::string address_text(const sockaddr* address) {
-  char text[INET6_ADDRSTRLEN] = {0};
-  if (address->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
-    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    return std::string(text) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (address->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "address family " + std::to_string(address->sa_family);
-}
-
 FetchLimits FetchLimits::from_environment() {
   FetchLimits limits;
   limits.connect_timeout_ms =
@@ -175,8 +117,11 @@ FetchLimits FetchLimits::from_environment() {
   return limits;
 }
 
-UrlPhotoFetcher::UrlPhotoFetcher(store::BlobStore& blobs, FetchLimits limits)
-    : blobs_(blobs), limits_(std::move(limits)) {
+UrlPhotoFetcher::UrlPhotoFetcher(store::BlobStore& blobs, FetchLimits limits,
+                                 std::unique_ptr<HttpClient> client)
+    : blobs_(blobs),
+      limits_(std::move(limits)),
+      client_(client ? std::move(client) : make_http_client()) {
   const std::string& allow = limits_.allow_private_addresses;
   if (allow == "1") {
     allow_every_address_ = true;
@@ -194,81 +139,81 @@ UrlPhotoFetcher::UrlPhotoFetcher(store::BlobStore& blobs, FetchLimits limits)
   }
 }
 
-store::StoredBlob UrlPhotoFetcher::fetch(const std::string& url) const {
-  // Loaded here, at the first download, not at start (see fetch/curl_api.h).
-  const CurlApi* api = nullptr;
-  try {
-    api = &curl_api();
-  } catch (const std::runtime_error& e) {
-    throw fetch_error(url, e.what());
-  }
-  std::unique_ptr<CURL, decltype(api->easy_cleanup)> curl(api->easy_init(), api->easy_cleanup);
-  if (!curl) throw fetch_error(url, "libcurl could not start");
-  Download download;
-  download.max_bytes = limits_.max_bytes;
-  char error[CURL_ERROR_SIZE] = {0};
-  CURL* h = curl.get();
-  // Every setting is checked: libcurl is whichever libcurl.so.4 the machine
-  // has, not the one the headers came from, and an older one refuses options
-  // it does not know (CURLOPT_PROTOCOLS_STR is 7.85): a download without
-  // its scheme, address or size limits must not happen.
-  auto set = [&](const char* name, CURLoption option, auto value) {
-    if (CURLcode rc = api->easy_setopt(h, option, value); rc != CURLE_OK) {
-      throw fetch_error(url, std::string("this libcurl refuses ") + name + " (" +
-                                 api->easy_strerror(rc) + "); libcurl 7.85 or later is needed");
-    }
-  };
-  set("CURLOPT_URL", CURLOPT_URL, url.c_str());
-  set("CURLOPT_PROTOCOLS_STR", CURLOPT_PROTOCOLS_STR, "http,https");
-  set("CURLOPT_REDIR_PROTOCOLS_STR", CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  set("CURLOPT_FOLLOWLOCATION", CURLOPT_FOLLOWLOCATION, 1L);
-  set("CURLOPT_MAXREDIRS", CURLOPT_MAXREDIRS, limits_.max_redirects);
-  set("CURLOPT_CONNECTTIMEOUT_MS", CURLOPT_CONNECTTIMEOUT_MS,
-      static_cast<long>(limits_.connect_timeout_ms));
-  set("CURLOPT_TIMEOUT_MS", CURLOPT_TIMEOUT_MS, static_cast<long>(limits_.total_timeout_ms));
-  set("CURLOPT_MAXFILESIZE_LARGE", CURLOPT_MAXFILESIZE_LARGE,
-      static_cast<curl_off_t>(limits_.max_bytes));
-  set("CURLOPT_SSL_VERIFYPEER", CURLOPT_SSL_VERIFYPEER, 1L);
-  set("CURLOPT_SSL_VERIFYHOST", CURLOPT_SSL_VERIFYHOST, 2L);
-  set("CURLOPT_NOSIGNAL", CURLOPT_NOSIGNAL, 1L);
-  set("CURLOPT_USERAGENT", CURLOPT_USERAGENT, "stoflow-host (photo import)");
-  set("CURLOPT_WRITEFUNCTION", CURLOPT_WRITEFUNCTION, on_data);
-  set("CURLOPT_WRITEDATA", CURLOPT_WRITEDATA, static_cast<void*>(&download));
-  set("CURLOPT_ERRORBUFFER", CURLOPT_ERRORBUFFER, static_cast<char*>(error));
-  set("CURLOPT_FAILONERROR", CURLOPT_FAILONERROR, 0L);
-  // Straight to the photo's server, never through a proxy from the
-  // environment: through a proxy, the address checked would be the proxy's,
-  // and the proxy would reach whatever address the URL names.
-  set("CURLOPT_PROXY", CURLOPT_PROXY, "");
-  AddressGuard guard;
-  guard.allow_every_address = allow_every_address_;
-  guard.allowed = &allowed_addresses_;
-  set("CURLOPT_OPENSOCKETFUNCTION", CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
-  set("CURLOPT_OPENSOCKETDATA", CURLOPT_OPENSOCKETDATA, static_cast<void*>(&guard));
+// Decides on the address the client is about to send the request to, for
+// every connection of a download, each redirect's included. Checking the
+// URL's host name instead would be fooled by a name that resolves to
+// 127.0.0.1, or to a public address first and to a private one when it is
+// resolved again (DNS rebinding): this is the address actually used.
+std::optional<std::string> UrlPhotoFetcher::refusal(const sockaddr* peer) const {
+  if (allow_every_address_) return std::nullopt;
+  const char* kind = non_public_address_kind(peer);
+  if (!kind) return std::nullopt;
+  std::string where = address_text(peer);
+  if (!allowed_addresses_.contains(where)) return std::string(kind);
+  log::info("STOFLOW_ALLOW_PRIVATE_PHOTO_URLS lets a photo download reach " + where);
+  return std::nullopt;
+}
 
-  CURLcode rc = api->easy_perform(h);
-  if (rc != CURLE_OK && !guard.refused.empty()) {
-    throw fetch_error(url, "it leads to " + guard.refused +
-                               "; photo URLs must point to a server on the public internet");
-  }
-  if (download.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-    throw AppError(
-        ErrorCode::kTooLarge,
-        "cannot download " + url + ": larger than " + std::to_string(limits_.max_bytes) + " bytes",
-        nlohmann::json{{"url", url}});
-  }
-  if (rc == CURLE_TOO_MANY_REDIRECTS)
-    throw fetch_error(url, "more than " + std::to_string(limits_.max_redirects) + " redirects");
-  if (rc == CURLE_OPERATION_TIMEDOUT) throw fetch_error(url, "timed out");
-  if (rc != CURLE_OK) throw fetch_error(url, *error ? error : api->easy_strerror(rc));
-  long status = 0;
-  api->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status >= 300)
-    throw fetch_error(url, "the server answered HTTP " + std::to_string(status));
-  try {
-    return blobs_.put_bytes(download.bytes);
-  } catch (const AppError& e) {
-    throw AppError(e.code(), url + ": " + e.what(), nlohmann::json{{"url", url}});
+store::StoredBlob UrlPhotoFetcher::fetch(const std::string& url) const {
+  using Clock = std::chrono::steady_clock;
+  // The total timeout is the download's, however many redirects it takes.
+  const auto deadline = Clock::now() + std::chrono::milliseconds(limits_.total_timeout_ms);
+  std::string current = url;
+  for (long redirects = 0;; ++redirects) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) throw fetch_error(url, "timed out");
+    HttpRequest request;
+    request.url = current;
+    request.limits.connect_timeout_ms = limits_.connect_timeout_ms;
+    request.limits.total_timeout_ms = left.count();
+    request.limits.max_response_bytes = limits_.max_bytes;
+    // Straight to the photo's server, never through a proxy from the
+    // environment: through a proxy, the address checked would be the proxy's,
+    // and the proxy would reach whatever address the URL names.
+    request.proxy = ProxyUse::kNone;
+    request.check_peer = [this](const sockaddr* peer) { return refusal(peer); };
+    request.user_agent = "stoflow-host (photo import)";
+    HttpResult result = client_->send(request);
+    if (const auto* error = std::get_if<HttpError>(&result)) {
+      switch (error->kind) {
+        case HttpErrorKind::kRefusedAddress:
+          throw fetch_error(url, "it leads to " + error->message +
+                                     "; photo URLs must point to a server on the public internet");
+        case HttpErrorKind::kTooLarge:
+          throw AppError(ErrorCode::kTooLarge,
+                         "cannot download " + url + ": larger than " +
+                             std::to_string(limits_.max_bytes) + " bytes",
+                         nlohmann::json{{"url", url}});
+        case HttpErrorKind::kTimeout:
+          throw fetch_error(url, "timed out");
+        case HttpErrorKind::kBadUrl:
+          if (redirects > 0) {
+            throw fetch_error(url, "it redirects to " + current + ": " + error->message);
+          }
+          throw fetch_error(url, error->message);
+        default:
+          throw fetch_error(url, error->message);
+      }
+    }
+    const auto& response = std::get<HttpResponse>(result);
+    long status = response.status;
+    auto location = response.header("Location");
+    bool redirect =
+        status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    if (redirect && location && !location->empty()) {
+      if (redirects >= limits_.max_redirects) {
+        throw fetch_error(url, "more than " + std::to_string(limits_.max_redirects) + " redirects");
+      }
+      current = resolve_reference(current, *location);
+      continue;
+    }
+    if (status < 200 || status >= 300)
+      throw fetch_error(url, "the server answered HTTP " + std::to_string(status));
+    try {
+      return blobs_.put_bytes(response.body);
+    } catch (const AppError& e) {
+      throw AppError(e.code(), url + ": " + e.what(), nlohmann::json{{"url", url}});
+    }
   }
 }
 

@@ -1,8 +1,16 @@
 #include "util/crypto.h"
 
+#ifdef _WIN32
+#include <windows.h>
+
+#include <bcrypt.h>
+#else
 #include <sys/random.h>
+#endif
 
 #include <cerrno>
+#include <climits>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -21,9 +29,34 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
   return out;
 }
 
+#ifdef _WIN32
+// The OS's CSPRNG on Windows, in getrandom(2)'s shape for fill_random:
+// BCryptGenRandom with the system-preferred generator (no algorithm handle to
+// open), at most LONG_MAX bytes a call (its size is a ULONG, the result here a
+// ssize_t). It fails only if the system is broken: that is thrown, with the
+// NTSTATUS, rather than squeezed into an errno.
+ssize_t system_random(void* buffer, size_t size, unsigned) {
+  ULONG chunk = static_cast<ULONG>(size < LONG_MAX ? size : LONG_MAX);
+  NTSTATUS status = ::BCryptGenRandom(nullptr, static_cast<PUCHAR>(buffer), chunk,
+                                      BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+  if (!BCRYPT_SUCCESS(status)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "0x%08lX", static_cast<unsigned long>(status));
+    throw std::runtime_error(std::string("the system random generator failed: ") +
+                             "BCryptGenRandom returned NTSTATUS " + code);
+  }
+  return static_cast<ssize_t>(chunk);
+}
+#else
+// getrandom(2), Linux's.
+ssize_t system_random(void* buffer, size_t size, unsigned flags) {
+  return ::getrandom(buffer, size, flags);
+}
+#endif
+
 std::vector<unsigned char> random_bytes(size_t count) {
   std::vector<unsigned char> bytes(count);
-  detail::fill_random(bytes.data(), bytes.size(), ::getrandom);
+  detail::fill_random(bytes.data(), bytes.size(), system_random);
   return bytes;
 }
 

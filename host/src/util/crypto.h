@@ -1,6 +1,6 @@
 #pragma once
-// SHA-256 (FIPS 180-4), base64 (RFC 4648), random bytes from the kernel's
-// CSPRNG (getrandom(2)) and UUIDs, in our own code. Each is small, fully
+// SHA-256 (FIPS 180-4), base64 (RFC 4648), random bytes from the OS's CSPRNG
+// and UUIDs, in our own code. Each is small, fully
 // specified and checked against the standards' own test vectors
 // (tests/unit/crypto_tests.cpp); linking OpenSSL's libcrypto for them loaded
 // a 4.5 MB library into every process, the native host included, for a few
@@ -11,8 +11,9 @@
 // SHA-256 and base64 are as fast as OpenSSL's (docs/benchmarks.md): SHA-256
 // uses the x86 SHA extensions when CPUID reports them (util/sha256.cpp) and
 // unrolled portable code elsewhere; base64 works on whole groups through
-// tables (util/base64.cpp). Neither uses a Linux-only header; getrandom(2)
-// is in util/crypto.cpp.
+// tables (util/base64.cpp). Neither uses a Linux-only header. The random
+// bytes (util/crypto.cpp) are getrandom(2)'s on Linux and BCryptGenRandom's
+// (BCRYPT_USE_SYSTEM_PREFERRED_RNG) on Windows, both behind fill_random.
 #include <sys/types.h>
 
 #include <array>
@@ -70,7 +71,8 @@ bool is_sha256_hex(std::string_view text);
 
 namespace detail {
 // getrandom(2)'s shape, so the tests can feed the loop interrupted and short
-// reads; production passes ::getrandom.
+// reads; production passes getrandom(2) on Linux, and BCryptGenRandom in that
+// shape on Windows.
 using RandomSource = ssize_t (*)(void* buffer, size_t size, unsigned flags);
 // Fills `size` bytes from `source`, retrying on EINTR and continuing after
 // short reads; throws std::runtime_error on any other failure.
