@@ -59,7 +59,7 @@ struct Fixture {
   // Product 1 (one photo) published on vinted, its first step task 1 pending;
   // product 2 ready to publish; product 3 lacks what vinted needs.
   Fixture() {
-    fuzz::route_downloads_nowhere();
+    fuzz::bound_photo_downloads();
     auto photos = dir / "catalogue";
     fuzz::write_bytes(photos / "front.png", testing::png_bytes(700, 1));
     fuzz::write_bytes(photos / "back.jpg", testing::jpeg_like_bytes(900, 2));

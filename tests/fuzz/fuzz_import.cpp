@@ -11,7 +11,7 @@
 //  - an accepted file adds exactly one product per array element, each
 //    readable back with its photos stored, typed and within the size limit.
 //
-// Photo URLs fail at once (fuzz::route_downloads_nowhere): the fetcher itself
+// Photo downloads are bounded in time (fuzz::bound_photo_downloads): the fetcher itself
 // is tested in the unit suite.
 #include <pthread.h>
 #include <signal.h>
@@ -46,7 +46,7 @@ struct Fixture {
   // The files the seed corpus names, relative to the import file: photos of
   // each accepted type, and the cases the importer must refuse or handle.
   Fixture() {
-    fuzz::route_downloads_nowhere();
+    fuzz::bound_photo_downloads();
     fuzz::write_bytes(catalogue / "photos" / "front.png", testing::png_bytes(900, 1));
     fuzz::write_bytes(catalogue / "photos" / "back.jpg", testing::jpeg_like_bytes(2000, 2));
     fuzz::write_bytes(catalogue / "photos" / "label.webp", testing::webp_like_bytes(600, 3));

@@ -1,8 +1,6 @@
 #include "fuzz_support.h"
 
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -60,24 +58,11 @@ void quiet_logs() {
   log::configure(options);
 }
 
-void route_downloads_nowhere() {
-  // A bound, never listening socket: connections to its port are refused. It
-  // stays open for the life of the process, so the port is not reused.
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    fail("cannot reserve a local port for the proxy variables");
-  }
-  std::string proxy = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-  for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
-    setenv(name, proxy.c_str(), 1);
-  }
-  unsetenv("NO_PROXY");
-  unsetenv("no_proxy");
+void bound_photo_downloads() {
+  // Photo downloads never use a proxy (the public-address check must see the
+  // real peer) and private addresses are refused before any connection, so a
+  // URL in an input either fails at once or meets the network: these bounds
+  // keep such an input from stalling the run.
   setenv("STOFLOW_FETCH_CONNECT_TIMEOUT_MS", "200", 1);
   setenv("STOFLOW_FETCH_TIMEOUT_MS", "500", 1);
 }

@@ -21,10 +21,10 @@ std::filesystem::path make_fixture_dir(const std::string& name);
 // would bury libFuzzer's own output. Errors still show, next to the crash.
 void quiet_logs();
 
-// Photo URLs are part of the import format; real downloads would make a target
-// slow and flaky. Points every proxy variable libcurl reads at a local port
-// nobody listens on, so each download fails at once.
-void route_downloads_nowhere();
+// Photo URLs are part of the import format; a download that meets the
+// network would make a target slow. Bounds each one to 200 ms to connect and
+// 500 ms in all.
+void bound_photo_downloads();
 
 void write_bytes(const std::filesystem::path& path, std::string_view bytes);
 
