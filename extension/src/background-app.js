@@ -61,6 +61,7 @@ export function startBackground({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
+    blobChunkBytes: () => connection.hostHello?.max_blob_chunk,
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),
     subtle,

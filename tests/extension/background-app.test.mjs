@@ -129,6 +129,37 @@ test("hello, first listing, multipart task with a blob, result, then tasks.avail
   app.connection.stop();
 });
 
+test("blobs are read in the chunk size the host announced in hello", async () => {
+  const api = fakeApi();
+  const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(1_000_000, 7)]);
+  const task = { id: 42, queue_id: 8, platform: "vinted", operation: "publish", step: "photo_1", http_method: "POST", path: "/api/v2/photos", body: "multipart",
+    payload: { "photo[type]": "item", "photo[file]": { $blob: sha256(photo), filename: "1.jpg", content_type: "image/jpeg", size: photo.length } },
+    attempt: 1, max_attempts: 3, created_at: "2026-01-01T00:00:00Z" };
+  const listings = [[task]];
+  const reads = [];
+  const results = [];
+  api.onConnect = (port) => scriptedHost(port, {
+    hello: async () => ({ host: "stoflow-host", version: "9.9.9", protocol: 1, max_blob_chunk: 785_664 }),
+    "tasks.list": async () => listings.shift() ?? [],
+    "queues.list": async () => [],
+    "blobs.read": async ({ blob, offset, length }) => {
+      reads.push({ offset, length });
+      const slice = photo.subarray(offset, offset + length);
+      return { blob, offset, size: photo.length, data: slice.toString("base64"), eof: offset + slice.length >= photo.length };
+    },
+    "tasks.result": async (params) => {
+      results.push(params);
+      return { success: true, task_id: params.task_id, status: "success", next_task_id: null, queue_status: "processing", message: "ok" };
+    },
+  });
+  const app = startBackground({ api, fetch: routedFetch, log: { warn() {}, error() {} } });
+  await waitFor(() => results.length === 1, "tasks.result");
+  assert.equal(results[0].success, true, results[0].error_message);
+  assert.equal(results[0].result.sha256, sha256(photo));
+  assert.deepEqual(reads, [{ offset: 0, length: 785_664 }, { offset: 785_664, length: 785_664 }]);
+  app.connection.stop();
+});
+
 test("popup messages are proxied to the host; status is answered locally", async () => {
   const api = fakeApi();
   api.onConnect = (port) => scriptedHost(port, {
