@@ -89,10 +89,10 @@ BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
                   R"(","offset":0,"length":10}})") == -32000);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
-                  R"(","offset":0,"length":785665}})") == -32003);
+                  R"(","offset":0,"length":524289}})") == -32003);
   json too_long = reply(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" +
-                        missing + R"(","offset":0,"length":785665}})");
-  BOOST_TEST(too_long["error"]["data"]["max_length"] == 785664);
+                        missing + R"(","offset":0,"length":524289}})");
+  BOOST_TEST(too_long["error"]["data"]["max_length"] == 524288);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
                   R"(","offset":-1,"length":10}})") == -32602);
 }
@@ -105,12 +105,6 @@ std::string blobs_read(const json& id, const std::string& blob, int64_t offset, 
       .dump();
 }
 
-BOOST_AUTO_TEST_CASE(hello_announces_the_largest_blob_chunk) {
-  json r = reply(R"({"jsonrpc":"2.0","id":1,"method":"hello","params":{}})");
-  BOOST_TEST(r["result"]["max_blob_chunk"] == service::kMaxBlobChunk);
-  BOOST_TEST(service::kMaxBlobChunk == 785664);
-}
-
 // The native host writes blobs.read replies without the JSON serialiser: the
 // text must be the one it would have produced, whatever the id, the offset
 // and the outcome.
@@ -120,13 +114,13 @@ BOOST_AUTO_TEST_CASE(blob_chunk_wire_is_the_json_reply_to_the_byte) {
   std::string missing(64, 'b');
   const std::vector<std::string> requests = {
       blobs_read(1, sha, 0, 524288),
-      blobs_read(2, sha, 524288, 785664),  // the rest: eof
+      blobs_read(2, sha, 524288, 524288),  // the rest: eof
       blobs_read("chunk \"7\"", sha, 0, 1),
       blobs_read(-3, sha, 999'999, 10),
       blobs_read(4, sha, 1'000'000, 10),  // at the end: no bytes, eof
       blobs_read(5, sha, 5'000'000, 10),
       blobs_read(6, missing, 0, 10),  // errors go the usual way
-      blobs_read(7, sha, 0, 785665),
+      blobs_read(7, sha, 0, 524289),
       blobs_read(8, "../etc/passwd", 0, 10),
   };
   for (const auto& request : requests) {

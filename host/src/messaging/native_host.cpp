@@ -247,13 +247,13 @@ void NativeHost::Impl::shutdown(const std::string& why) {
 
 namespace {
 
-// Chrome reads a native host's pipe 4 KiB at a time, about a megabyte in 20 to
-// 90 ms here. In the default 64 KiB pipe the host, writing a photo's chunks
-// back to back, stays blocked until the browser has nearly read a reply, and
-// the browser then waits while the host reads and encodes the next one (a
-// millisecond or two). 256 KiB holds more than the browser reads meanwhile,
-// so its reading never stops. A pipe the kernel will not grow (the user's
-// pipe budget spent), or an output that is no pipe, is left as it is.
+// Chrome reads a native host's pipe 4 KiB at a time, a megabyte in 20 to 90
+// ms here. In the default 64 KiB pipe a host writing a photo's chunks back to
+// back stays blocked until the browser has nearly read a reply, and the browser
+// may then wait while the host reads and encodes the next one. 256 KiB holds a
+// whole reply of the extension's 128 KiB chunks, so the host goes on to the
+// next one at once. A pipe the kernel will not grow (the user's pipe budget
+// spent), or an output that is no pipe, is left as it is.
 void grow_output_pipe(int fd) {
 #ifdef F_SETPIPE_SZ
   constexpr int kPipeBytes = 256 * 1024;

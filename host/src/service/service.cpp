@@ -209,8 +209,7 @@ void Service::register_methods() {
     return json{{"host", "stoflow-host"},
                 {"version", host_version()},
                 {"protocol", kProtocolVersion},
-                {"platforms", registry_.platforms()},
-                {"max_blob_chunk", kMaxBlobChunk}};
+                {"platforms", registry_.platforms()}};
   };
   methods_["tasks.list"] = [this](const json& params, const Caller& caller) {
     Params p(params);

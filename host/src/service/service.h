@@ -20,12 +20,10 @@
 namespace stoflow::service {
 
 inline constexpr int kProtocolVersion = 1;
-// The largest `length` of blobs.read: its reply (base64, 4/3 of the bytes, in
-// a JSON-RPC envelope of about 200 bytes) must fit in one 1 MiB native message.
-// 768 KiB less 768 bytes, a multiple of 3 (base64 without padding), leaves
-// 1 KiB for the envelope. Clients written for the first limit, 512 KiB, ask
-// for less and are served as before; `hello` tells newer ones this figure.
-inline constexpr int64_t kMaxBlobChunk = 768 * 1024 - 768;
+// The largest `length` of blobs.read: its reply (base64, 4/3 of the bytes) fits
+// in one 1 MiB native message. Larger chunks would fit up to 768 KiB, but they
+// made Chromium slower, not faster (docs/benchmarks.md, "Photos").
+inline constexpr int64_t kMaxBlobChunk = 512 * 1024;
 
 // One blobs.read answer before it is encoded.
 struct BlobChunk {
