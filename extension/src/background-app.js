@@ -61,7 +61,6 @@ export function startBackground({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
-    blobChunkBytes: () => connection.hostHello?.max_blob_chunk,
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),
     subtle,

@@ -65,7 +65,6 @@ export class NativeConnection {
     this.rpc = null;
     this.retryTimer = null;
     this.status = null;
-    this.hostHello = null; // the connected host's answer to hello (what it supports)
   }
 
   /** Connects unless a connection is already up or being set up. */
@@ -120,7 +119,6 @@ export class NativeConnection {
     });
     this.port = port;
     this.rpc = rpc;
-    this.hostHello = null;
     port.onMessage.addListener((message) => {
       if (this.port === port) rpc.handleMessage(message);
     });
@@ -139,7 +137,6 @@ export class NativeConnection {
       return;
     }
     if (this.port !== port) return;
-    this.hostHello = result ?? null;
     this.backoff.markConnected();
     this.setStatus({
       state: ConnectionState.CONNECTED,

@@ -6,7 +6,7 @@
 // adds the two anti-forgery headers the platform's own web app sends, and reports.
 // Every browser dependency is injected so the same code runs against a local server in tests.
 
-import { assembleBlob, BLOB_CHUNK_BYTES, BlobError, BLOB_CHUNK_CEILING, isBlobRef } from "./blobs.js";
+import { assembleBlob, BlobError, isBlobRef } from "./blobs.js";
 import { isCsrfComplaint } from "./csrf.js";
 import { ErrorKind, mapHttpResponse } from "./http-result.js";
 import { defaultFetch } from "./globals.js";
@@ -50,29 +50,23 @@ async function planRequest(task, resolveOrigin) {
   return { method, origin, url, bodyKind: resolveBodyKind(task, method) };
 }
 
-/** The chunk size the host announced in `hello` (older hosts announce none: 512 KiB). */
-function blobChunkBytes(deps) {
-  const announced = deps.blobChunkBytes?.();
-  return Number.isSafeInteger(announced) && announced > 0 && announced < BLOB_CHUNK_CEILING ? announced : BLOB_CHUNK_BYTES;
-}
-
-async function appendField(form, name, value, deps) {
+async function appendField(form, name, value, readBlobChunk, subtle) {
   if (typeof value === "string") return form.append(name, value);
   if (typeof value === "number" || typeof value === "boolean") return form.append(name, String(value));
   if (isBlobRef(value)) {
-    const file = await assembleBlob(value, deps.readBlobChunk, { subtle: deps.subtle, chunkBytes: blobChunkBytes(deps) });
+    const file = await assembleBlob(value, readBlobChunk, { subtle });
     return form.append(name, file.blob, file.filename);
   }
   throw new TaskRefused(`multipart field ${JSON.stringify(name)} is neither a string nor a file reference`);
 }
 
 /** FormData in payload order; an array value repeats the field (e.g. several files). */
-async function buildMultipart(payload, deps) {
+async function buildMultipart(payload, readBlobChunk, subtle) {
   if (!isPlainObject(payload)) throw new TaskRefused("a multipart payload must be an object");
   const form = new FormData();
   for (const [name, value] of Object.entries(payload)) {
     for (const item of Array.isArray(value) ? value : [value]) {
-      await appendField(form, name, item, deps);
+      await appendField(form, name, item, readBlobChunk, subtle);
     }
   }
   return form;
@@ -80,7 +74,7 @@ async function buildMultipart(payload, deps) {
 
 async function buildBody(bodyKind, payload, deps) {
   if (bodyKind === "json") return { body: JSON.stringify(payload ?? null), contentType: "application/json" };
-  if (bodyKind === "multipart") return { body: await buildMultipart(payload, deps), contentType: null };
+  if (bodyKind === "multipart") return { body: await buildMultipart(payload, deps.readBlobChunk, deps.subtle), contentType: null };
   return { body: undefined, contentType: null };
 }
 
@@ -170,7 +164,6 @@ async function runTask(task, deps) {
  * @param {typeof fetch} [deps.fetch]
  * @param {(platform: string) => Promise<string|null>} deps.resolveOrigin platform → "https://host"
  * @param {(params: object) => Promise<object>} deps.readBlobChunk host `blobs.read`
- * @param {() => number|undefined} [deps.blobChunkBytes] the host's `max_blob_chunk` from `hello`
  * @param {{get(origin, opts): Promise<string|null>, invalidate(origin): void}} deps.csrf
  * @param {(origin: string) => Promise<string|null>} deps.getAnonId
  * @param {SubtleCrypto} [deps.subtle]

@@ -129,7 +129,7 @@ test("hello, first listing, multipart task with a blob, result, then tasks.avail
   app.connection.stop();
 });
 
-test("blobs are read in the chunk size the host announced in hello", async () => {
+test("a photo is read in 128 KiB chunks, several asked for at once, and uploaded whole", async () => {
   const api = fakeApi();
   const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(1_000_000, 7)]);
   const task = { id: 42, queue_id: 8, platform: "vinted", operation: "publish", step: "photo_1", http_method: "POST", path: "/api/v2/photos", body: "multipart",
@@ -139,7 +139,7 @@ test("blobs are read in the chunk size the host announced in hello", async () =>
   const reads = [];
   const results = [];
   api.onConnect = (port) => scriptedHost(port, {
-    hello: async () => ({ host: "stoflow-host", version: "9.9.9", protocol: 1, max_blob_chunk: 785_664 }),
+    hello: async () => ({ host: "stoflow-host", version: "9.9.9", protocol: 1 }),
     "tasks.list": async () => listings.shift() ?? [],
     "queues.list": async () => [],
     "blobs.read": async ({ blob, offset, length }) => {
@@ -156,7 +156,10 @@ test("blobs are read in the chunk size the host announced in hello", async () =>
   await waitFor(() => results.length === 1, "tasks.result");
   assert.equal(results[0].success, true, results[0].error_message);
   assert.equal(results[0].result.sha256, sha256(photo));
-  assert.deepEqual(reads, [{ offset: 0, length: 785_664 }, { offset: 785_664, length: 785_664 }]);
+  assert.deepEqual(reads, Array.from({ length: 8 }, (_, i) => ({ offset: i * 131_072, length: 131_072 })));
+  const methods = sentMethods(api.ports[0]);
+  const firstRead = methods.indexOf("blobs.read");
+  assert.deepEqual(methods.slice(firstRead, firstRead + 8), Array(8).fill("blobs.read"), "eight asked for before the first answer was used");
   app.connection.stop();
 });
 

@@ -36,11 +36,12 @@ test("assembles a multi-chunk blob and checks it", async () => {
   assert.ok(calls.every((c) => c.length === 32768 && c.blob === sha256(bytes)));
 });
 
-test("without a chunk size from the host, 512 KiB: what every host serves", async () => {
+test("default chunk size: 128 KiB, well within the protocol's 512 KiB", async () => {
   const bytes = bytesOf(600_000);
   const { read, calls } = reader(bytes);
   await assembleBlob(refFor(bytes), read);
-  assert.deepEqual(calls.map((c) => c.length), [524288, 524288]);
+  assert.deepEqual(calls.map((c) => c.length), Array(5).fill(131072));
+  assert.deepEqual(calls.map((c) => c.offset), [0, 131072, 262144, 393216, 524288]);
 });
 
 /** A reader whose answers wait until the test releases them, to see what is asked ahead. */
@@ -61,9 +62,8 @@ function heldReader(bytes) {
 test("chunks are asked for ahead, a window at a time, and consumed in order", async () => {
   const bytes = bytesOf(10 * 1000);
   const { read, calls, held, flush } = heldReader(bytes);
-  const done = assembleBlob(refFor(bytes), read, { chunkBytes: 1000 });
+  const done = assembleBlob(refFor(bytes), read, { chunkBytes: 1000, window: 4 });
   await flush();
-  assert.equal(BLOB_READ_WINDOW, 4);
   assert.deepEqual(calls.map((c) => c.offset), [0, 1000, 2000, 3000], "a window of four before any answer");
   // Answers out of order: the second one first. Nothing more is asked until the first arrives.
   held[1]();
@@ -81,6 +81,20 @@ test("chunks are asked for ahead, a window at a time, and consumed in order", as
   assert.deepEqual(calls.map((c) => c.offset), [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000], "each chunk asked once, none past the end");
 });
 
+test("by default eight requests are in flight", async () => {
+  const bytes = bytesOf(20 * 1000);
+  const { read, calls, held, flush } = heldReader(bytes);
+  const done = assembleBlob(refFor(bytes), read, { chunkBytes: 1000 });
+  await flush();
+  assert.equal(BLOB_READ_WINDOW, 8);
+  assert.equal(calls.length, 8);
+  for (let i = 0; i < 20; i += 1) {
+    held[i]();
+    await flush();
+  }
+  assert.deepEqual(Buffer.from((await done).bytes), bytes);
+});
+
 test("a window of one reads one chunk at a time", async () => {
   const bytes = bytesOf(3500);
   const { read, calls, held, flush } = heldReader(bytes);
@@ -96,7 +110,7 @@ test("a window of one reads one chunk at a time", async () => {
 test("without a declared size the first chunk comes alone, then the host's size sets the window", async () => {
   const bytes = bytesOf(5000);
   const { read, calls, held, flush } = heldReader(bytes);
-  const done = assembleBlob(refFor(bytes, { size: undefined }), read, { chunkBytes: 1000 });
+  const done = assembleBlob(refFor(bytes, { size: undefined }), read, { chunkBytes: 1000, window: 4 });
   await flush();
   assert.equal(calls.length, 1);
   held[0]();

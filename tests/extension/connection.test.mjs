@@ -285,17 +285,3 @@ test("stop cancels the reconnect timer and closes the port", async () => {
   assert.deepEqual(clock.pendingDelays(), []);
   assert.equal(ConnectionState.CONNECTED, "connected");
 });
-
-test("the host's hello answer is kept for the connection it came on", async () => {
-  const { connection, ports } = setup();
-  assert.equal(connection.hostHello, null);
-  connection.start();
-  await flush();
-  assert.deepEqual(connection.hostHello, HELLO_RESULT);
-  ports[0].hostDisconnect("Native host has exited.");
-  connection.reconnectNow();
-  assert.equal(connection.hostHello, null, "a new port: nothing known of its host until it says hello");
-  await flush();
-  assert.deepEqual(connection.hostHello, HELLO_RESULT);
-  connection.stop();
-});
