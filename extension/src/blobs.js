@@ -7,15 +7,27 @@
 //
 // Speed: the browser reads a native host's pipe slowly (Chrome: 4 KiB per read), so the reads
 // are pipelined: once the size is known, the next chunks are asked for before the current one
-// has arrived (at most BLOB_READ_WINDOW requests in flight), and the host answers them back to
-// back. They are consumed strictly in order, exactly as a one-at-a-time reader would: a chunk
-// that is not what was assumed (short, past the end) drops the requests made ahead, and the
-// reading goes on from where that chunk ended. Chunks are 128 KiB: Chrome's cost per message
-// grows faster than the message, and measured with 8 MiB photos 128 KiB chunks came in a fifth
-// sooner than 512 KiB ones (docs/benchmarks.md, "Photos").
+// has arrived (at most `window` requests in flight), and the host answers them back to back.
+// They are consumed strictly in order, exactly as a one-at-a-time reader would: a chunk that is
+// not what was assumed (short, past the end) drops the requests made ahead, and the reading goes
+// on from where that chunk ended.
+//
+// The chunk size suits the browser, as measured with 8 MiB photos (docs/benchmarks.md,
+// "Photos"): Chrome's cost per native message grows faster than the message, and 128 KiB chunks
+// came in a fifth sooner than 512 KiB ones (768 KiB ones later still); Firefox reads the pipe in
+// large pieces and pays per message, and 512 KiB, the protocol's maximum, beat 128 KiB by a third.
+export const BLOB_READING = Object.freeze({
+  chrome: Object.freeze({ chunkBytes: 131_072, window: 8 }),
+  firefox: Object.freeze({ chunkBytes: 524_288, window: 4 }),
+});
+export const BLOB_CHUNK_BYTES = BLOB_READING.chrome.chunkBytes;
+export const BLOB_READ_WINDOW = BLOB_READING.chrome.window;
 
-export const BLOB_CHUNK_BYTES = 131_072;
-export const BLOB_READ_WINDOW = 8;
+/** How to read blobs in `browser` ("chrome" or "firefox", as detectBrowser names them). */
+export function blobReadingFor(browser) {
+  return BLOB_READING[browser] ?? BLOB_READING.chrome;
+}
+
 // A generous ceiling so a corrupt size field cannot make us allocate without bound.
 export const MAX_BLOB_BYTES = 64 * 1024 * 1024;
 const SHA256_HEX = /^[0-9a-f]{64}$/;

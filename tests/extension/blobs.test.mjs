@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { assembleBlob, BlobError, BLOB_READ_WINDOW, base64ToBytes, isBlobRef } from "../../extension/src/blobs.js";
+import { assembleBlob, BlobError, BLOB_READ_WINDOW, base64ToBytes, blobReadingFor, isBlobRef } from "../../extension/src/blobs.js";
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
@@ -34,6 +34,12 @@ test("assembles a multi-chunk blob and checks it", async () => {
   assert.equal(file.contentType, "image/jpeg");
   assert.deepEqual(calls.map((c) => c.offset), [0, 32768, 65536, 98304]);
   assert.ok(calls.every((c) => c.length === 32768 && c.blob === sha256(bytes)));
+});
+
+test("each browser reads in its own chunk size, within the protocol's 512 KiB", () => {
+  assert.deepEqual(blobReadingFor("chrome"), { chunkBytes: 131_072, window: 8 });
+  assert.deepEqual(blobReadingFor("firefox"), { chunkBytes: 524_288, window: 4 });
+  assert.deepEqual(blobReadingFor("something else"), blobReadingFor("chrome"));
 });
 
 test("default chunk size: 128 KiB, well within the protocol's 512 KiB", async () => {

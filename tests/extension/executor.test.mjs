@@ -181,6 +181,16 @@ test("multipart: strings and blob files arrive byte-exact, in order", async () =
   assert.ok(sent.body.includes(photo), "the raw request body contains the exact file bytes");
 });
 
+test("multipart: blobs are read the way the executor was told to", async () => {
+  const photo = Buffer.alloc(1_300_000, 9);
+  const store = blobStore([photo]);
+  const payload = { file: { $blob: sha256(photo), filename: "a.jpg", content_type: "image/jpeg", size: photo.length } };
+  const result = await makeExecutor({ readBlobChunk: store.readBlobChunk, blobReading: { chunkBytes: 524_288, window: 4 } })
+    .execute(task({ http_method: "POST", path: "/api/upload", body: "multipart", payload }));
+  assert.equal(result.success, true, result.error_message);
+  assert.deepEqual(store.calls.map((call) => [call.offset, call.length]), [[0, 524_288], [524_288, 524_288], [1_048_576, 524_288]]);
+});
+
 test("multipart with a corrupted blob fails as blob and sends nothing", async () => {
   const photo = Buffer.from("not really a jpeg but bytes all the same");
   const store = blobStore([photo], { corrupt: true });
