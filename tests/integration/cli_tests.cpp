@@ -64,6 +64,17 @@ BOOST_AUTO_TEST_CASE(long_lists_are_paged_and_streamed_whole) {
   json listed = json::parse(env.cli({"products", "list", "--json"}).out);
   BOOST_TEST(listed.size() == static_cast<size_t>(count));  // no longer cut at 1000
 
+  // Queues come newest first, every one of them (no longer the newest 50).
+  json queues = json::parse(env.cli({"queues", "--json"}).out);
+  BOOST_REQUIRE(queues.size() == static_cast<size_t>(count));
+  for (size_t i = 1; i < queues.size(); ++i) BOOST_TEST(queues[i]["id"] < queues[i - 1]["id"]);
+  BOOST_TEST(queues.back()["id"] == 1);
+  auto queue_table = env.cli({"queues", "--status", "queued"});
+  BOOST_TEST(std::count(queue_table.out.begin(), queue_table.out.end(), '\n') == count + 1);
+  json newest = json::parse(env.cli({"queues", "--limit", "501", "--json"}).out);
+  BOOST_REQUIRE(newest.size() == 501u);
+  BOOST_TEST(newest.back()["id"] == count - 500);
+
   // Over stdio, a page and the one after it.
   HostProcess host(env.env);
   json first = host.result_of("listings.list", {{"limit", 2}});

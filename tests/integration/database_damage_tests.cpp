@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "newest_migration.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -43,12 +44,8 @@ int64_t db_integer(const std::string& path, const std::string& sql) {
   return value;
 }
 
-// The newest migration of this binary, and what undoes it (it only added a column): a test of
-// "older" or "newer" names the versions around it. A new migration changes these two lines.
-constexpr int kNewestSchema = 5;
-constexpr const char* kUndoNewestMigration =
-    "ALTER TABLE plugin_queue DROP COLUMN total_steps;"
-    " DELETE FROM schema_migrations WHERE version = 5";
+using stoflow::testing::kNewestSchema;
+using stoflow::testing::kUndoNewestMigration;
 
 void db_exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
@@ -224,12 +221,12 @@ BOOST_AUTO_TEST_CASE(the_salvage_doctor_prints_works) {
   BOOST_TEST(db_integer(db, "SELECT COUNT(*) FROM schema_migrations") == kNewestSchema);
 }
 
-// Defect 6a: a damaged index that every command reads (the lease-owner index, read at start-up to
+// Defect 6a: a damaged index that every command reads (the in-flight index, read at start-up to
 // recover dead hosts), which doctor used to call "database ok. Nothing to fix."
 BOOST_AUTO_TEST_CASE(a_database_every_command_fails_on_is_not_ok_for_doctor) {
   HostEnv env;
   std::string db = settled_database(env);
-  damage_page_header(db, "plugin_tasks_owner");
+  damage_page_header(db, "plugin_tasks_in_flight");
   auto r = env.cli({"queues"});
   BOOST_TEST(r.exit_code == 1);
   BOOST_TEST(starts_with(r.err, std::string("stoflow-host: ") + kDamaged), r.err);

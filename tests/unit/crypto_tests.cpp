@@ -1,12 +1,18 @@
 // util/crypto is our own code (no OpenSSL): checked here against the
-// standards' own vectors and, for the lengths where SHA-256 padding changes
-// shape, against digests computed by an independent implementation (Python's
-// hashlib).
+// standards' own vectors, against digests computed by an independent
+// implementation (Python's hashlib) where SHA-256 padding changes shape, and
+// against coreutils' sha256sum and base64 on random data. SHA-256 has two
+// paths (portable, and the x86 SHA extensions where the CPU has them): every
+// SHA-256 test runs on each path this CPU has, and the paths are checked
+// against each other.
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "test_support.h"
@@ -27,22 +33,104 @@ std::string pattern(size_t n) {
   return out;
 }
 
+using detail::Sha256Path;
+
+const char* name_of(Sha256Path path) {
+  return path == Sha256Path::kShaNi ? "SHA-NI" : "portable";
+}
+
+// Every SHA-256 path this CPU runs, the portable one first.
+std::vector<Sha256Path> sha256_paths() {
+  std::vector<Sha256Path> paths = {Sha256Path::kPortable};
+  if (detail::sha256_path_available(Sha256Path::kShaNi)) paths.push_back(Sha256Path::kShaNi);
+  return paths;
+}
+
+// The path of the Sha256 objects made in its scope.
+class UsePath {
+ public:
+  explicit UsePath(Sha256Path path) : saved_(detail::sha256_path()) {
+    detail::set_sha256_path(path);
+  }
+  ~UsePath() { detail::set_sha256_path(saved_); }
+  UsePath(const UsePath&) = delete;
+  UsePath& operator=(const UsePath&) = delete;
+
+ private:
+  Sha256Path saved_;
+};
+
+std::string sha256_on(Sha256Path path, std::string_view data) {
+  UsePath use(path);
+  return sha256_hex(data);
+}
+
+// The digest of `data` fed to update() in pieces that end at random points
+// (empty pieces included).
+std::string sha256_in_pieces(Sha256Path path, std::string_view data, std::mt19937_64& random,
+                             size_t max_piece) {
+  UsePath use(path);
+  Sha256 hash;
+  size_t at = 0;
+  while (at < data.size()) {
+    size_t piece = std::min<size_t>(random() % (max_piece + 1), data.size() - at);
+    hash.update(data.data() + at, piece);
+    at += piece;
+  }
+  hash.update(data.data() + at, 0);
+  return hash.hex_digest();
+}
+
+std::string random_bytes(std::mt19937_64& random, size_t n) {
+  std::string out(n, '\0');
+  for (auto& c : out) c = static_cast<char>(random() & 0xFF);
+  return out;
+}
+
+// The flags of the first CPU in /proc/cpuinfo, as the kernel reports them.
+std::set<std::string> cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::set<std::string> flags;
+    for (std::string word; words >> word;) flags.insert(word);
+    return flags;
+  }
+  return {};
+}
+
+// A coreutils program's standard output; fails the test if it fails.
+std::string coreutils(const std::vector<std::string>& argv) {
+  auto result = testing::run_program(argv, {{"LC_ALL", "C"}}, true);
+  BOOST_TEST_REQUIRE(result.exit_code == 0, argv[0] << " failed: " << result.err);
+  return result.out;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(crypto)
 
-// FIPS 180-4's examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf").
+// FIPS 180-4's examples (NIST CSRC "SHA256.pdf", "SHA2_Additional.pdf"), on
+// every path.
 BOOST_AUTO_TEST_CASE(sha256_matches_the_standard_test_vectors) {
-  BOOST_TEST(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  BOOST_TEST(sha256_hex("abc") ==
-             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  BOOST_TEST(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
-             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  BOOST_TEST(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
-                        "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu") ==
-             "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
-  BOOST_TEST(sha256_hex(std::string(1'000'000, 'a')) ==
-             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  for (auto path : sha256_paths()) {
+    BOOST_TEST_CONTEXT(name_of(path)) {
+      UsePath use(path);
+      BOOST_TEST(sha256_hex("") ==
+                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+      BOOST_TEST(sha256_hex("abc") ==
+                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+      BOOST_TEST(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+                 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+      BOOST_TEST(sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+                            "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu") ==
+                 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+      BOOST_TEST(sha256_hex(std::string(1'000'000, 'a')) ==
+                 "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    }
+  }
 }
 
 // Messages ending just before, at and after the 56-byte mark where the
@@ -65,9 +153,11 @@ BOOST_AUTO_TEST_CASE(sha256_pads_every_length_around_block_boundaries) {
       {129, "81e89a7b2911aaa7795f9e3d4910cb47d6cd2b00d83b8399481527261a1a7519"},
       {1000, "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179"},
   };
-  for (const auto& [length, digest] : expected) {
-    BOOST_TEST_CONTEXT("length " << length) {
-      BOOST_TEST(sha256_hex(pattern(length)) == digest);
+  for (auto path : sha256_paths()) {
+    for (const auto& [length, digest] : expected) {
+      BOOST_TEST_CONTEXT(name_of(path) << ", length " << length) {
+        BOOST_TEST(sha256_on(path, pattern(length)) == digest);
+      }
     }
   }
 }
@@ -75,28 +165,115 @@ BOOST_AUTO_TEST_CASE(sha256_pads_every_length_around_block_boundaries) {
 // The blob store feeds files in chunks: any split gives the one-shot digest.
 BOOST_AUTO_TEST_CASE(sha256_streaming_gives_the_same_digest_whatever_the_pieces) {
   std::string million(1'000'000, 'a');
-  for (size_t piece : {size_t{1}, size_t{3}, size_t{55}, size_t{63}, size_t{64}, size_t{65},
-                       size_t{1000}, size_t{65'536}, size_t{999'999}}) {
-    BOOST_TEST_CONTEXT("pieces of " << piece) {
-      Sha256 hash;
-      for (size_t at = 0; at < million.size(); at += piece) {
-        hash.update(million.data() + at, std::min(piece, million.size() - at));
+  for (auto path : sha256_paths()) {
+    UsePath use(path);
+    for (size_t piece : {size_t{1}, size_t{3}, size_t{55}, size_t{63}, size_t{64}, size_t{65},
+                         size_t{1000}, size_t{65'536}, size_t{999'999}}) {
+      BOOST_TEST_CONTEXT(name_of(path) << ", pieces of " << piece) {
+        Sha256 hash;
+        for (size_t at = 0; at < million.size(); at += piece) {
+          hash.update(million.data() + at, std::min(piece, million.size() - at));
+        }
+        BOOST_TEST(hash.hex_digest() ==
+                   "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
       }
-      BOOST_TEST(hash.hex_digest() ==
-                 "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    }
+    // Uneven pieces, empty ones included, over a message that is not all one byte.
+    std::string message = pattern(1000);
+    Sha256 hash;
+    size_t at = 0;
+    for (size_t piece = 0; at < message.size(); piece = (piece + 7) % 71) {
+      size_t n = std::min(piece, message.size() - at);
+      hash.update(message.data() + at, n);
+      at += n;
+    }
+    BOOST_TEST(
+        hash.hex_digest() == "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179",
+        name_of(path));
+  }
+}
+
+// The path is the kernel's reading of CPUID too: on this x86 machine SHA-NI
+// is used exactly when /proc/cpuinfo lists sha_ni, ssse3 and sse4_1, so a
+// CPU with the extensions cannot silently fall back to the slow path, nor
+// one without them crash on an illegal instruction. Elsewhere, only the
+// portable path exists.
+BOOST_AUTO_TEST_CASE(sha256_uses_the_sha_extensions_exactly_when_the_cpu_has_them) {
+  BOOST_TEST(detail::sha256_path_available(Sha256Path::kPortable));
+  auto flags = cpu_flags();
+  BOOST_TEST_REQUIRE(!flags.empty(), "no flags line in /proc/cpuinfo");
+#if defined(__x86_64__)
+  bool has = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
+#else
+  bool has = false;
+#endif
+  BOOST_TEST(detail::sha256_path_available(Sha256Path::kShaNi) == has);
+  BOOST_TEST((detail::sha256_path() == (has ? Sha256Path::kShaNi : Sha256Path::kPortable)));
+  if (!has) {
+    BOOST_CHECK_THROW(detail::set_sha256_path(Sha256Path::kShaNi), std::invalid_argument);
+  }
+  BOOST_TEST_MESSAGE("SHA-256 paths checked against each other on this CPU: "
+                     << (has ? "portable and SHA-NI" : "portable only"));
+}
+
+// Each path against the other (and against itself) at every length from 0 to
+// 300, whole and in random pieces; then longer messages in random pieces.
+BOOST_AUTO_TEST_CASE(sha256_paths_agree_at_every_length_and_split) {
+  std::mt19937_64 random(20261130);
+  auto paths = sha256_paths();
+  std::string message = random_bytes(random, 300);
+  for (size_t length = 0; length <= 300; ++length) {
+    std::string_view part(message.data(), length);
+    std::string want = sha256_on(Sha256Path::kPortable, part);
+    for (auto path : paths) {
+      BOOST_TEST_CONTEXT(name_of(path) << ", length " << length) {
+        BOOST_TEST(sha256_on(path, part) == want);
+        BOOST_TEST(sha256_in_pieces(path, part, random, 70) == want);
+      }
     }
   }
-  // Uneven pieces, empty ones included, over a message that is not all one byte.
-  std::string message = pattern(1000);
-  Sha256 hash;
-  size_t at = 0;
-  for (size_t piece = 0; at < message.size(); piece = (piece + 7) % 71) {
-    size_t n = std::min(piece, message.size() - at);
-    hash.update(message.data() + at, n);
-    at += n;
+  for (size_t length : {size_t{4095}, size_t{4096}, size_t{65'537}, size_t{300'001}}) {
+    std::string long_message = random_bytes(random, length);
+    std::string want = sha256_on(paths.back(), long_message);
+    for (auto path : paths) {
+      for (size_t max_piece : {size_t{130}, size_t{5000}, size_t{70'000}}) {
+        BOOST_TEST_CONTEXT(name_of(path)
+                           << ", length " << length << ", pieces up to " << max_piece) {
+          BOOST_TEST(sha256_in_pieces(path, long_message, random, max_piece) == want);
+        }
+      }
+    }
   }
-  BOOST_TEST(hash.hex_digest() ==
-             "5097e7d587352f5097062ae679f37bda5802d9f875aba14c8cb4d1a188ada179");
+}
+
+// coreutils' sha256sum, an implementation that is not ours, on random files
+// of every length from 0 to 300 and a few long ones, hashed here in pieces.
+BOOST_AUTO_TEST_CASE(sha256_matches_coreutils_sha256sum) {
+  std::mt19937_64 random(4242);
+  testing::TempDir dir;
+  std::vector<std::string> contents;
+  std::vector<std::string> argv = {"/usr/bin/sha256sum"};
+  for (size_t length = 0; length <= 300; ++length) contents.push_back(random_bytes(random, length));
+  for (size_t length : {size_t{1'000'003}, size_t{262'144}, size_t{5'000'000 + random() % 4096}}) {
+    contents.push_back(random_bytes(random, length));
+  }
+  for (size_t i = 0; i < contents.size(); ++i) {
+    auto file = dir / ("f" + std::to_string(i));
+    testing::write_file(file, contents[i]);
+    argv.push_back(file.string());
+  }
+  std::istringstream lines(coreutils(argv));
+  std::vector<std::string> sums;
+  for (std::string line; std::getline(lines, line);) sums.push_back(line.substr(0, 64));
+  BOOST_TEST_REQUIRE(sums.size() == contents.size());
+  for (auto path : sha256_paths()) {
+    for (size_t i = 0; i < contents.size(); ++i) {
+      BOOST_TEST_CONTEXT(name_of(path) << ", " << contents[i].size() << " bytes") {
+        BOOST_TEST(sha256_on(path, contents[i]) == sums[i]);
+        BOOST_TEST(sha256_in_pieces(path, contents[i], random, 300'000) == sums[i]);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_finished_sha256_refuses_more_input) {
@@ -118,6 +295,15 @@ BOOST_AUTO_TEST_CASE(base64_matches_the_rfc_test_vectors) {
   BOOST_TEST(base64_encode(bytes_of("foobar")) == "Zm9vYmFy");
   BOOST_TEST(base64_encode(bytes_of("\xfb\xff")) == "+/8=");
   BOOST_TEST(base64_encode(bytes_of(std::string("\0\0\0", 3))) == "AAAA");
+  BOOST_TEST(base64_decode("") == "");
+  BOOST_TEST(base64_decode("Zg==") == "f");
+  BOOST_TEST(base64_decode("Zm8=") == "fo");
+  BOOST_TEST(base64_decode("Zm9v") == "foo");
+  BOOST_TEST(base64_decode("Zm9vYg==") == "foob");
+  BOOST_TEST(base64_decode("Zm9vYmE=") == "fooba");
+  BOOST_TEST(base64_decode("Zm9vYmFy") == "foobar");
+  BOOST_TEST(base64_decode("+/8=") == "\xfb\xff");
+  BOOST_TEST((base64_decode("AAAA") == std::string("\0\0\0", 3)));
 }
 
 // What blobs.read sends the extension decodes back to the bytes, at every
@@ -134,6 +320,137 @@ BOOST_AUTO_TEST_CASE(base64_round_trips_every_byte_value_and_length) {
       BOOST_TEST(encoded.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                            "0123456789+/=") == std::string::npos);
       BOOST_TEST((testing::base64_decode(encoded) == input));
+      BOOST_TEST((base64_decode(encoded) == input));
+    }
+  }
+}
+
+// coreutils' base64 -w0, an implementation that is not ours, on random bytes
+// of every length from 0 to 300 and a few long ones (one shell runs it on
+// each file, a line each): the same text, and that text decodes back to the
+// bytes.
+BOOST_AUTO_TEST_CASE(base64_matches_coreutils_base64) {
+  std::mt19937_64 random(31337);
+  testing::TempDir dir;
+  std::vector<std::string> contents;
+  for (size_t length = 0; length <= 300; ++length) contents.push_back(random_bytes(random, length));
+  for (size_t length : {size_t{524'288}, size_t{1'000'000}, size_t{1'000'001}, size_t{1'000'002}}) {
+    contents.push_back(random_bytes(random, length));
+  }
+  std::vector<std::string> argv = {
+      "/bin/sh", "-c", "for f in \"$@\"; do base64 -w0 \"$f\" || exit 1; echo; done", "sh"};
+  for (size_t i = 0; i < contents.size(); ++i) {
+    auto file = dir / ("f" + std::to_string(i));
+    testing::write_file(file, contents[i]);
+    argv.push_back(file.string());
+  }
+  std::istringstream lines(coreutils(argv));
+  std::vector<std::string> theirs;
+  for (std::string line; std::getline(lines, line);) theirs.push_back(line);
+  BOOST_TEST_REQUIRE(theirs.size() == contents.size());
+  for (size_t i = 0; i < contents.size(); ++i) {
+    BOOST_TEST_CONTEXT(contents[i].size() << " bytes") {
+      BOOST_TEST(base64_encode(bytes_of(contents[i])) == theirs[i]);
+      BOOST_TEST((base64_decode(theirs[i]) == contents[i]));
+    }
+  }
+}
+
+namespace {
+
+// The message of the std::invalid_argument base64_decode throws, or "" if
+// it takes the text.
+std::string rejection(std::string_view text) {
+  try {
+    base64_decode(text);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const std::string kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+// Only text base64_encode could have written is taken; the rest is refused
+// with where and what.
+BOOST_AUTO_TEST_CASE(base64_decode_refuses_each_kind_of_malformed_text) {
+  // A length that is not a multiple of 4, a padded group cut short included.
+  for (std::string text : {"A", "AB", "ABC", "ABCDE", "Zg=", "Zg===", "Zm9vYmFy=", "Zm9vY"}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("not a multiple of 4") != std::string::npos);
+    }
+  }
+  // Every byte outside the alphabet, at each place of the first and the
+  // last group: whitespace, line breaks, the URL-safe '-' and '_', NUL, 8-bit.
+  const std::string valid = "Zm9vYmFy";
+  for (int byte = 0; byte < 256; ++byte) {
+    char c = static_cast<char>(byte);
+    if (c == '=' || kBase64Alphabet.find(c) != std::string::npos) continue;
+    for (size_t at = 0; at < valid.size(); ++at) {
+      std::string text = valid;
+      text[at] = c;
+      BOOST_TEST_CONTEXT("byte " << byte << " at " << at) {
+        std::string why = rejection(text);
+        BOOST_TEST(why.find("not in its alphabet, at offset " + std::to_string(at)) !=
+                   std::string::npos);
+      }
+    }
+  }
+  BOOST_TEST(!rejection("Zm9v\nYmE=").empty());
+  BOOST_TEST(!rejection("Zm9v YmE").empty());
+  BOOST_TEST(!rejection("Zm9vYmFy\r\n").empty());
+  // '=' anywhere but as the last one or two characters.
+  for (std::string text : {"=AAA", "A===", "====", "AA=A", "A=AA", "=A==", "AAA=AAAA", "AA==AAAA",
+                           "Zg==Zg==", "Zm8=Zm9v", "Zm9v=AAA", "Zm9vZm=v"}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("padding '=' at offset") != std::string::npos);
+    }
+  }
+  // Bits past the data that are not zero: "Zh==" would be 'f' as well as
+  // "Zg==" is, but base64_encode writes only the latter.
+  for (std::string text : {"Zh==", "Zm9=", "Zm9vYh==", "Zm9vYmF=", "//==", "///="}) {
+    BOOST_TEST_CONTEXT(text) {
+      BOOST_TEST(rejection(text).find("bits past the data are not zero") != std::string::npos);
+    }
+  }
+}
+
+// Every group of four characters from the alphabet and '=' that starts with
+// 'Q' (65^3 of them): exactly those base64_encode writes for 1, 2 or 3 bytes
+// are taken, and each is taken back to the same text; a group starting with
+// '=' never is.
+BOOST_AUTO_TEST_CASE(base64_decode_takes_exactly_the_texts_of_some_bytes) {
+  const std::string symbols = kBase64Alphabet + "=";
+  size_t taken = 0;
+  std::string text = "Q...";
+  for (char c1 : symbols) {
+    for (char c2 : symbols) {
+      for (char c3 : symbols) {
+        text[1] = c1;
+        text[2] = c2;
+        text[3] = c3;
+        std::string bytes;
+        try {
+          bytes = base64_decode(text);
+        } catch (const std::invalid_argument&) {
+          continue;
+        }
+        ++taken;
+        if (base64_encode(bytes_of(bytes)) != text)
+          BOOST_ERROR("taken but not canonical: " << text);
+      }
+    }
+  }
+  // 'Q' then any 3 of 64; 2 of 64 and one of the 16 whose last 2 bits are
+  // zero, then '='; one of the 4 whose last 4 bits are zero, then "==".
+  BOOST_TEST(taken == 64u * 64 * 64 + 64 * 16 + 4);
+  for (char c1 : symbols) {
+    for (char c2 : symbols) {
+      BOOST_TEST(!rejection(std::string("=") + c1 + c2 + "=").empty());
+      BOOST_TEST(!rejection(std::string("=") + c1 + c2 + "A").empty());
     }
   }
 }

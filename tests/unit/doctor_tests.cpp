@@ -13,6 +13,7 @@
 #include "doctor/manifest_check.h"
 #include "doctor/printer.h"
 #include "doctor/report_json.h"
+#include "newest_migration.h"
 #include "store/database.h"
 #include "store/migrations.h"
 #include "test_support.h"
@@ -683,19 +684,19 @@ BOOST_AUTO_TEST_CASE(the_schema_version_is_compared_with_this_binarys) {
 
   {
     store::Database db(path);
-    db.exec_script(
-        "ALTER TABLE plugin_queue DROP COLUMN total_steps;"
-        " DELETE FROM schema_migrations WHERE version = 5");
+    db.exec_script(testing::kUndoNewestMigration);
   }
   auto older = check_database({path, "--db"});
   BOOST_TEST(older.state == DatabaseState::kOlder);
-  BOOST_TEST((older.schema_version == std::optional<int64_t>(4)));
+  BOOST_TEST((older.schema_version == std::optional<int64_t>(testing::kNewestSchema - 1)));
   BOOST_TEST(older.problems.empty());
   Report older_report = report_for(world, path);
   BOOST_TEST(older_report.ok());
   BOOST_TEST(text_of(older_report)
-                 .find("version 4, older than this stoflow-host's 5: migrated the "
-                       "next time the host opens it") != std::string::npos);
+                 .find("version " + std::to_string(testing::kNewestSchema - 1) +
+                       ", older than this stoflow-host's " +
+                       std::to_string(testing::kNewestSchema) +
+                       ": migrated the next time the host opens it") != std::string::npos);
 
   {
     store::Database db(path);

@@ -86,19 +86,20 @@ std::string progress_of(const json& queue) {
   return std::to_string(p["done"].get<int64_t>()) + "/" + text_or_dash(p["total"]);
 }
 
-void print_queue_table(const json& queues, std::ostream& out) {
+void print_queue_header(std::ostream& out) {
   out << std::left << std::setw(6) << "ID" << std::setw(9) << "PLATFORM" << std::setw(9)
       << "PRODUCT" << std::setw(12) << "STATUS" << std::setw(9) << "STEPS" << std::setw(18)
       << "CURRENT STEP"
       << "MESSAGE\n";
-  for (const auto& q : queues) {
-    std::string message = q["paused_reason"].is_string() ? q["paused_reason"].get<std::string>()
-                                                         : text_or_dash(q["error_message"]);
-    out << std::left << std::setw(6) << q["id"].get<int64_t>() << std::setw(9)
-        << q["platform"].get<std::string>() << std::setw(9) << text_or_dash(q["product_id"])
-        << std::setw(12) << q["status"].get<std::string>() << std::setw(9) << progress_of(q)
-        << std::setw(18) << text_or_dash(q["current_step"]) << message << "\n";
-  }
+}
+
+void print_queue_row(const json& q, std::ostream& out) {
+  std::string message = q["paused_reason"].is_string() ? q["paused_reason"].get<std::string>()
+                                                       : text_or_dash(q["error_message"]);
+  out << std::left << std::setw(6) << q["id"].get<int64_t>() << std::setw(9)
+      << q["platform"].get<std::string>() << std::setw(9) << text_or_dash(q["product_id"])
+      << std::setw(12) << q["status"].get<std::string>() << std::setw(9) << progress_of(q)
+      << std::setw(18) << text_or_dash(q["current_step"]) << message << "\n";
 }
 
 void print_queue_detail(const json& q, std::ostream& out) {
@@ -138,15 +139,23 @@ std::unique_ptr<service::Service> open_service(const Args& args) {
 // it is read, so a list of any length costs one page of memory.
 constexpr int64_t kCliPage = 500;
 
+// Lists page oldest first (after_id), except queues: newest first (before_id).
+enum class Order { kOldestFirst, kNewestFirst };
+
 void for_each_row(service::Service& service, const std::string& method, json params,
-                  const std::function<void(const json&)>& row) {
-  params["limit"] = kCliPage;
-  params["after_id"] = 0;
+                  const std::function<void(const json&)>& row, Order order = Order::kOldestFirst,
+                  int64_t max_rows = INT64_MAX) {
+  const char* cursor = order == Order::kOldestFirst ? "after_id" : "before_id";
+  if (order == Order::kOldestFirst) params[cursor] = 0;
+  int64_t seen = 0;
   for (;;) {
+    int64_t wanted = std::min(kCliPage, max_rows - seen);
+    params["limit"] = wanted;
     json page = service.invoke(method, params, cli_caller());
     for (const auto& item : page) row(item);
-    if (static_cast<int64_t>(page.size()) < kCliPage) return;
-    params["after_id"] = page.back()["id"];
+    seen += static_cast<int64_t>(page.size());
+    if (static_cast<int64_t>(page.size()) < wanted || seen >= max_rows) return;
+    params[cursor] = page.back()["id"];
   }
 }
 
@@ -253,14 +262,22 @@ int cmd_queues(const Args& args, std::ostream& out) {
   if (auto s = args.option("--status")) params["status"] = *s;
   if (auto p = args.option("--platform")) params["platform"] = *p;
   if (auto p = args.option("--product")) params["product_id"] = parse_id(*p, "--product");
-  if (auto l = args.option("--limit")) params["limit"] = parse_id(*l, "--limit");
+  int64_t limit = INT64_MAX;
+  if (auto l = args.option("--limit")) limit = parse_id(*l, "--limit");
   auto service = open_service(args);
-  json queues = service->invoke("queues.list", params, cli_caller());
+  // Streamed newest first, a page at a time: any number of queues in one page of memory.
   if (args.flag("--json")) {
-    out << queues.dump(2) << "\n";
-  } else {
-    print_queue_table(queues, out);
+    JsonArrayWriter writer(out);
+    for_each_row(
+        *service, "queues.list", params, [&](const json& q) { writer.add(q); }, Order::kNewestFirst,
+        limit);
+    writer.finish();
+    return kOk;
   }
+  print_queue_header(out);
+  for_each_row(
+      *service, "queues.list", params, [&](const json& q) { print_queue_row(q, out); },
+      Order::kNewestFirst, limit);
   return kOk;
 }
 
@@ -325,7 +342,8 @@ Usage:
   stoflow-host [--db PATH] products list [--json]
   stoflow-host [--db PATH] products show ID
   stoflow-host [--db PATH] publish PLATFORM PRODUCT_ID...  queue publications; prints queue ids
-  stoflow-host [--db PATH] queues [--status S] [--platform P] [--product ID] [--json]
+  stoflow-host [--db PATH] queues [--status S] [--platform P] [--product ID] [--limit N] [--json]
+                                                        newest first, streamed
   stoflow-host [--db PATH] queue ID [--json]            one queue and its tasks
   stoflow-host [--db PATH] retry|resume|cancel QUEUE_ID
   stoflow-host [--db PATH] listings [--product ID] [--platform P] [--status S] [--json]

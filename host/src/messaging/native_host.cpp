@@ -96,7 +96,7 @@ class NativeHost::Impl {
   bool running_ = true;
   bool output_broken_ = false;
   int64_t next_foreign_check_ = 0;
-  std::optional<int64_t> next_deadline_;  // from the last maintain(): lease expiry or retry
+  workflow::Engine::DispatchState dispatch_;  // as the last maintain() found it
 };
 
 NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)
@@ -198,14 +198,14 @@ bool NativeHost::Impl::read_input() {
 void NativeHost::Impl::maintain() {
   auto& engine = service_.engine();
   int64_t now = now_ms();
-  next_deadline_ = engine.next_deadline_ms();
-  if (next_deadline_ && *next_deadline_ <= now) {
-    engine.expire_leases();
-    next_deadline_ = engine.next_deadline_ms();
-  }
   if (now >= next_foreign_check_) {
     next_foreign_check_ = now + kForeignLeaseCheckMs;
     service_.recover_dead_hosts(owner_.id());
+  }
+  dispatch_ = engine.dispatch_state(owner_.id());
+  if (dispatch_.next_deadline_ms && *dispatch_.next_deadline_ms <= now) {
+    engine.expire_leases();
+    dispatch_ = engine.dispatch_state(owner_.id());
   }
 }
 
@@ -215,7 +215,7 @@ void NativeHost::Impl::maintain() {
 // starts the host is announced at once, before any request.
 void NativeHost::Impl::announce() {
   if (!running_) return;
-  auto ready = service_.engine().ready_platforms();
+  const auto& ready = dispatch_.ready_platforms;
   std::set<std::string> ready_set(ready.begin(), ready.end());
   std::set<std::string> still;
   std::set_intersection(announced_.begin(), announced_.end(), ready_set.begin(), ready_set.end(),
@@ -231,8 +231,8 @@ void NativeHost::Impl::announce() {
 int NativeHost::Impl::poll_timeout_ms() {
   int64_t now = now_ms();
   int64_t wait = 60 * 60 * 1000;
-  if (next_deadline_) wait = std::max<int64_t>(0, *next_deadline_ - now);
-  if (!service_.engine().foreign_owners(owner_.id()).empty()) {
+  if (dispatch_.next_deadline_ms) wait = std::max<int64_t>(0, *dispatch_.next_deadline_ms - now);
+  if (dispatch_.foreign_leases) {
     wait = std::min<int64_t>(wait, std::max<int64_t>(0, next_foreign_check_ - now));
   }
   if (watcher_.fd() < 0) wait = std::min<int64_t>(wait, kFallbackChangeCheckMs);

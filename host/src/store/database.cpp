@@ -285,21 +285,33 @@ void Database::exec_script(const std::string& sql) {
 }
 
 Transaction::Transaction(Database& db) : db_(db) {
-  db_.exec_script("BEGIN IMMEDIATE");
+  db_.exec("BEGIN IMMEDIATE");
 }
 
 Transaction::~Transaction() {
   if (done_) return;
   try {
-    db_.exec_script("ROLLBACK");
+    db_.exec("ROLLBACK");
   } catch (const std::exception& e) {
     log::error(std::string("rollback failed: ") + e.what());
   }
 }
 
 void Transaction::commit() {
-  db_.exec_script("COMMIT");
+  db_.exec("COMMIT");
   done_ = true;
+}
+
+ReadTransaction::ReadTransaction(Database& db) : db_(db) {
+  db_.exec("BEGIN");
+}
+
+ReadTransaction::~ReadTransaction() {
+  try {
+    db_.exec("COMMIT");  // a read-only transaction: this only ends the snapshot
+  } catch (const std::exception& e) {
+    log::error(std::string("ending a read failed: ") + e.what());
+  }
 }
 
 }  // namespace stoflow::store

@@ -203,6 +203,24 @@ CREATE INDEX plugin_tasks_waiting ON plugin_tasks (available_at) WHERE status = 
 -- Written with each step the flow generates, so a list of queues is one query.
 ALTER TABLE plugin_queue ADD COLUMN total_steps INTEGER;
 )SQL"},
+      {6, "a step writes as few index pages as it can", R"SQL(
+-- Each index a step's rows move through is a page written at every commit.
+-- (platform, status) held every step ever run, and each status change moved
+-- an entry between far-apart regions; the leases had three indexes of their
+-- own. The steps in flight (at most one per platform) now have one tiny
+-- index that answers every lease question, and only the steps that wait for
+-- a moment (a retry, a rate limit) are indexed by that moment.
+-- plugin_queue_active served no query that plugin_queue_line does not.
+DROP INDEX plugin_tasks_platform;
+DROP INDEX plugin_tasks_leased;
+DROP INDEX plugin_tasks_owner;
+CREATE INDEX plugin_tasks_in_flight ON plugin_tasks (platform, lease_owner, lease_expires_at)
+  WHERE status = 'processing';
+DROP INDEX plugin_tasks_waiting;
+CREATE INDEX plugin_tasks_delayed ON plugin_tasks (available_at)
+  WHERE status = 'pending' AND available_at > 0;
+DROP INDEX plugin_queue_active;
+)SQL"},
   };
   return list;
 }

@@ -1,7 +1,10 @@
 #include "store/statuses.h"
 
 #include <array>
+#include <string>
 #include <utility>
+
+#include "store/database.h"
 
 namespace stoflow::store {
 
@@ -40,7 +43,24 @@ std::optional<Enum> parse(const Names<Enum, N>& names, std::string_view text) {
   return std::nullopt;
 }
 
+template <typename Enum, size_t N>
+Enum stored(const Names<Enum, N>& names, const char* row, int64_t id, std::string_view text) {
+  if (auto status = parse(names, text)) return *status;
+  throw DatabaseError(std::string(row) + " " + std::to_string(id) + " has status \"" +
+                      std::string(text) + "\", which this stoflow-host does not know");
+}
+
 }  // namespace
+
+QueueStatus stored_queue_status(int64_t id, std::string_view text) {
+  return stored(kQueueNames, "queue", id, text);
+}
+TaskStatus stored_task_status(int64_t id, std::string_view text) {
+  return stored(kTaskNames, "task", id, text);
+}
+ListingStatus stored_listing_status(int64_t id, std::string_view text) {
+  return stored(kListingNames, "listing", id, text);
+}
 
 const char* to_string(QueueStatus status) {
   return name_of(kQueueNames, status);

@@ -7,6 +7,12 @@
 // hundred lines of well-known code. Nothing here needs constant time: the
 // hashes are of public data (photos, request parameters) and no secret is
 // ever compared with them.
+//
+// SHA-256 and base64 are as fast as OpenSSL's (docs/benchmarks.md): SHA-256
+// uses the x86 SHA extensions when CPUID reports them (util/sha256.cpp) and
+// unrolled portable code elsewhere; base64 works on whole groups through
+// tables (util/base64.cpp). Neither uses a Linux-only header; getrandom(2)
+// is in util/crypto.cpp.
 #include <sys/types.h>
 
 #include <array>
@@ -31,20 +37,30 @@ class Sha256 {
   // left to feed.
   std::string hex_digest();
 
+  // `blocks` whole 64-byte blocks into the state (FIPS 180-4, 6.2.2).
+  using CompressFn = void (*)(uint32_t* state, const unsigned char* data, size_t blocks);
+
  private:
   std::array<unsigned char, 32> digest();
-  void compress(const unsigned char* block);
 
   std::array<uint32_t, 8> state_;
   std::array<unsigned char, 64> block_{};
   size_t block_used_ = 0;
   uint64_t total_bytes_ = 0;
   bool finished_ = false;
+  CompressFn compress_;
 };
 
 std::string sha256_hex(std::string_view data);
+
 // Standard alphabet, '=' padding, no line breaks.
 std::string base64_encode(std::span<const unsigned char> data);
+// The inverse of base64_encode, strict: only the text base64_encode gives
+// for some bytes is taken. Throws std::invalid_argument, saying where, for a
+// length that is not a multiple of 4, a character outside the alphabet
+// (whitespace included), '=' anywhere but as the last one or two characters,
+// and bits left over in the last group that are not zero.
+std::string base64_decode(std::string_view text);
 
 // RFC 4122 version 4, from the OS's CSPRNG.
 std::string random_uuid();
@@ -59,6 +75,18 @@ using RandomSource = ssize_t (*)(void* buffer, size_t size, unsigned flags);
 // Fills `size` bytes from `source`, retrying on EINTR and continuing after
 // short reads; throws std::runtime_error on any other failure.
 void fill_random(unsigned char* out, size_t size, RandomSource source);
+
+// The two implementations of SHA-256's compression: portable C++, and the x86
+// SHA extensions (SHA-NI), which need CPUID to report SHA, SSSE3 and SSE4.1.
+enum class Sha256Path { kPortable, kShaNi };
+// Whether this CPU runs `path` (kPortable: always).
+bool sha256_path_available(Sha256Path path);
+// The path of the Sha256 objects constructed from now on: the best available
+// unless set_sha256_path chose one. For the tests, which check each path
+// against the other on a CPU that has both; throws std::invalid_argument for
+// a path this CPU lacks.
+Sha256Path sha256_path();
+void set_sha256_path(Sha256Path path);
 }  // namespace detail
 
 }  // namespace stoflow

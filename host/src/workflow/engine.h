@@ -11,7 +11,11 @@
 #include <vector>
 
 #include "store/database.h"
+#include "store/listings.h"
 #include "store/products.h"
+#include "store/queue_views.h"
+#include "store/queues.h"
+#include "store/tasks.h"
 #include "workflow/registry.h"
 
 namespace stoflow::workflow {
@@ -52,22 +56,8 @@ struct TaskReport {
   std::string fingerprint;  // identifies a repeated report (hash of its params)
 };
 
-struct QueueFilter {
-  std::optional<std::string> status = std::nullopt;
-  std::optional<std::string> platform = std::nullopt;
-  std::optional<int64_t> product_id = std::nullopt;
-  std::optional<int64_t> before_id = std::nullopt;  // the next page, newest first
-  int limit = 50;
-};
-
-// One page of listings, oldest first: the rows after `after_id`.
-struct ListingFilter {
-  std::optional<int64_t> product_id = std::nullopt;
-  std::optional<std::string> platform = std::nullopt;
-  std::optional<std::string> status = std::nullopt;
-  int64_t after_id = 0;
-  int limit = 1000;
-};
+using store::ListingFilter;
+using store::QueueFilter;
 
 struct LegacyTask {
   std::string platform;
@@ -117,6 +107,14 @@ class Engine {
   std::optional<int64_t> next_deadline_ms();
   std::vector<std::string> foreign_owners(const std::string& self);
 
+  // What a host waiting for work needs after each event, from one snapshot.
+  struct DispatchState {
+    std::optional<int64_t> next_deadline_ms;  // a lease expires or a retry becomes due
+    std::vector<std::string> ready_platforms;
+    bool foreign_leases = false;  // steps held by other processes
+  };
+  DispatchState dispatch_state(const std::string& self);
+
   nlohmann::json queue(int64_t queue_id, bool with_tasks);
   nlohmann::json queues(const QueueFilter& filter);
   nlohmann::json listings(const ListingFilter& filter);
@@ -124,44 +122,42 @@ class Engine {
   const EngineOptions& options() const { return options_; }
 
  private:
-  struct TaskRow;
-  struct QueueRow;
   struct Outcome;
+  using Task = store::TaskRecord;
+  using Queue = store::QueueRecord;
 
-  std::optional<TaskRow> load_task(int64_t task_id);
-  std::optional<QueueRow> load_queue(int64_t queue_id);
-  QueueRow require_queue(int64_t queue_id);
-  std::optional<int64_t> ready_task(const std::string& platform, int64_t now);
+  struct ReadyStep {
+    int64_t task_id = 0;
+    std::optional<store::QueueStatus> queue_status;  // none for a V1 task
+  };
+  std::optional<ReadyStep> ready_task(const std::string& platform, int64_t now);
   std::vector<std::string> active_platforms();
-  std::optional<nlohmann::json> lease_task(int64_t task_id, const std::string& owner, int64_t now);
+  std::optional<nlohmann::json> lease_task(const ReadyStep& ready, const std::string& owner,
+                                           int64_t now);
   nlohmann::json lease_next_of(const std::string& platform, const std::string& owner);
-  struct ListingRow;
-  std::optional<ListingRow> load_listing(int64_t product_id, const std::string& platform);
-  ListingState listing_state(const QueueRow& queue);
-  std::optional<ListingRow> check_can_start(const Flow& flow, int64_t product_id);
-  std::optional<store::ListingStatus> failure_status(const QueueRow& queue) const;
-  void apply_listing_rule(const QueueRow& queue, std::optional<store::ListingStatus> status,
-                          const std::string& error, const ListingOutcome* outcome);
-  nlohmann::json task_view(int64_t task_id);
-  int64_t insert_step(const QueueRow& queue, const StepSpec& step, int total_steps);
+  ListingState listing_state(const Queue& queue);
+  std::optional<store::ListingRecord> check_can_start(const Flow& flow, int64_t product_id);
+  std::optional<store::ListingStatus> failure_status(const Queue& queue) const;
+  void fail_listing(const Queue& queue, const std::string& error);
+  int64_t insert_step(const Queue& queue, const StepSpec& step);
   void fill_missing_total(nlohmann::json& view);
-  int64_t next_position();
 
-  Outcome classify(const TaskRow& task, const TaskReport& report);
-  nlohmann::json apply(const TaskRow& task, const Outcome& outcome, const nlohmann::json& body);
-  nlohmann::json advance(const TaskRow& task, const nlohmann::json& body);
-  nlohmann::json fail_attempt(const TaskRow& task, const std::string& message, bool final_now);
-  nlohmann::json pause(const TaskRow& task, const std::string& reason);
-  nlohmann::json delay(const TaskRow& task, int64_t delay_ms, const std::string& message);
-  void finish_attempt(int64_t task_id, const std::string& outcome, std::optional<int> http_status,
-                      const std::string& error, const std::string& fingerprint,
-                      const nlohmann::json& response);
-  void lose_lease(const TaskRow& task, const std::string& reason);
-  void resume_locked(const QueueRow& queue);
+  Outcome classify(const Task& task, const TaskReport& report);
+  nlohmann::json apply(const Task& task, const Outcome& outcome, const nlohmann::json& body);
+  nlohmann::json advance(const Task& task, const nlohmann::json& body);
+  nlohmann::json fail_attempt(const Task& task, const std::string& message, bool final_now);
+  nlohmann::json pause(const Task& task, const std::string& reason);
+  nlohmann::json delay(const Task& task, int64_t delay_ms, const std::string& message);
+  void lose_lease(const Task& task, const std::string& reason);
+  void resume_locked(const Queue& queue);
   int expire_leases_locked(int64_t now);
 
   store::Database& db_;
   store::ProductStore& products_;
+  store::TaskStore tasks_;
+  store::QueueStore queues_;
+  store::ListingStore listings_;
+  store::QueueViews views_;
   const Registry& registry_;
   EngineOptions options_;
 };
