@@ -12,8 +12,8 @@
 // not what was assumed (short, past the end) drops the requests made ahead, and the reading goes
 // on from where that chunk ended.
 //
-// The chunk size suits the browser, as measured with 8 MiB photos (docs/benchmarks.md,
-// "Photos"): Chrome's cost per native message grows faster than the message, and 128 KiB chunks
+// The chunk size suits the browser, as measured with 8 MiB photos (docs/benchmarks.md, "Photos
+// through the browser"): Chrome's cost per native message grows faster than the message, and 128 KiB chunks
 // came in a fifth sooner than 512 KiB ones (768 KiB ones later still); Firefox reads the pipe in
 // large pieces and pays per message, and 512 KiB, the protocol's maximum, beat 128 KiB by a third.
 export const BLOB_READING = Object.freeze({
@@ -25,7 +25,7 @@ export const BLOB_READ_WINDOW = BLOB_READING.chrome.window;
 
 /** How to read blobs in `browser` ("chrome" or "firefox", as detectBrowser names them). */
 export function blobReadingFor(browser) {
-  return BLOB_READING[browser] ?? BLOB_READING.chrome;
+  return Object.hasOwn(BLOB_READING, browser) ? BLOB_READING[browser] : BLOB_READING.chrome;
 }
 
 // A generous ceiling so a corrupt size field cannot make us allocate without bound.

@@ -40,6 +40,7 @@ test("each browser reads in its own chunk size, within the protocol's 512 KiB", 
   assert.deepEqual(blobReadingFor("chrome"), { chunkBytes: 131_072, window: 8 });
   assert.deepEqual(blobReadingFor("firefox"), { chunkBytes: 524_288, window: 4 });
   assert.deepEqual(blobReadingFor("something else"), blobReadingFor("chrome"));
+  assert.deepEqual(blobReadingFor("toString"), blobReadingFor("chrome"));
 });
 
 test("default chunk size: 128 KiB, well within the protocol's 512 KiB", async () => {

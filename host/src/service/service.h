@@ -22,7 +22,7 @@ namespace stoflow::service {
 inline constexpr int kProtocolVersion = 1;
 // The largest `length` of blobs.read: its reply (base64, 4/3 of the bytes) fits
 // in one 1 MiB native message. Larger chunks would fit up to 768 KiB, but they
-// made Chromium slower, not faster (docs/benchmarks.md, "Photos").
+// made Chromium slower, not faster (docs/benchmarks.md, "Photos through the browser").
 inline constexpr int64_t kMaxBlobChunk = 512 * 1024;
 
 // One blobs.read answer before it is encoded.
