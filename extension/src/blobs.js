@@ -140,10 +140,6 @@ async function readAllChunks(id, expectedSize, readChunk, chunkBytes, window) {
   // With the size known the bytes go straight to their place; otherwise they are joined at the end.
   const whole = expectedSize !== undefined ? new Uint8Array(expectedSize) : null;
   const parts = [];
-  // Each chunk also becomes a Blob as it arrives, while the next ones are on their way: the
-  // browser copies a Blob's bytes into its own store, and done at the end that copy of the whole
-  // file would come after the wait. The upload then sends a Blob made of these.
-  const pieces = [];
   let offset = 0;
   let reportedSize;
   for (;;) {
@@ -156,14 +152,13 @@ async function readAllChunks(id, expectedSize, readChunk, chunkBytes, window) {
     if (offset + bytes.length > limit) throw new BlobError(`blob ${id} is larger than its declared ${limit} bytes`);
     if (whole) whole.set(bytes, offset);
     else parts.push(bytes);
-    pieces.push(new Blob([bytes]));
     offset += bytes.length;
     if (chunk.eof) break;
     // Without this a host that keeps answering empty chunks would loop forever.
     if (bytes.length === 0) throw new BlobError("blobs.read made no progress before eof");
   }
   const bytes = whole ? (offset === whole.length ? whole : whole.subarray(0, offset)) : concat(parts, offset);
-  return { bytes, pieces, reportedSize };
+  return { bytes, reportedSize };
 }
 
 /**
@@ -171,12 +166,11 @@ async function readAllChunks(id, expectedSize, readChunk, chunkBytes, window) {
  * @param {object} ref `{$blob, filename, content_type, size}` from the task payload
  * @param {(params: {blob, offset, length}) => Promise<object>} readChunk calls host `blobs.read`
  * @param {object} [options] `chunkBytes` per request, `window` requests in flight at most
- * @returns {Promise<{bytes: Uint8Array, blob: Blob, filename: string, contentType: string}>}
- *   `blob` holds the same bytes as `bytes`, typed with `contentType`
+ * @returns {Promise<{bytes: Uint8Array, filename: string, contentType: string}>}
  */
 export async function assembleBlob(ref, readChunk, { chunkBytes = BLOB_CHUNK_BYTES, window = BLOB_READ_WINDOW, subtle = globalThis.crypto.subtle } = {}) {
   const { id, expectedSize } = validateRef(ref);
-  const { bytes, pieces, reportedSize } = await readAllChunks(id, expectedSize, readChunk, chunkBytes, Math.max(1, window));
+  const { bytes, reportedSize } = await readAllChunks(id, expectedSize, readChunk, chunkBytes, Math.max(1, window));
   for (const size of [expectedSize, reportedSize]) {
     if (size !== undefined && size !== bytes.length) {
       throw new BlobError(`blob ${id} has ${bytes.length} bytes, expected ${size}`);
@@ -184,11 +178,9 @@ export async function assembleBlob(ref, readChunk, { chunkBytes = BLOB_CHUNK_BYT
   }
   const digest = await sha256Hex(bytes, subtle);
   if (digest !== id) throw new BlobError(`blob ${id} failed its SHA-256 check (got ${digest})`);
-  const contentType = typeof ref.content_type === "string" && ref.content_type ? ref.content_type : "application/octet-stream";
   return {
     bytes,
-    blob: new Blob(pieces, { type: contentType }),
     filename: typeof ref.filename === "string" && ref.filename ? ref.filename : "file",
-    contentType,
+    contentType: typeof ref.content_type === "string" && ref.content_type ? ref.content_type : "application/octet-stream",
   };
 }

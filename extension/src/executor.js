@@ -55,7 +55,7 @@ async function appendField(form, name, value, deps) {
   if (typeof value === "number" || typeof value === "boolean") return form.append(name, String(value));
   if (isBlobRef(value)) {
     const file = await assembleBlob(value, deps.readBlobChunk, { ...deps.blobReading, subtle: deps.subtle });
-    return form.append(name, file.blob, file.filename);
+    return form.append(name, new Blob([file.bytes], { type: file.contentType }), file.filename);
   }
   throw new TaskRefused(`multipart field ${JSON.stringify(name)} is neither a string nor a file reference`);
 }

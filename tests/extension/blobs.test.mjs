@@ -149,16 +149,6 @@ test("a short chunk drops what was asked ahead and reading goes on from where it
   assert.equal(offsets.at(-1) + 1000 >= bytes.length, true);
 });
 
-test("the file also comes as a typed Blob of the same bytes", async () => {
-  const bytes = bytesOf(70_000);
-  const file = await assembleBlob(refFor(bytes), reader(bytes).read, { chunkBytes: 32_768 });
-  assert.ok(file.blob instanceof Blob);
-  assert.equal(file.blob.type, "image/jpeg");
-  assert.deepEqual(Buffer.from(await file.blob.arrayBuffer()), bytes);
-  const untyped = await assembleBlob({ $blob: sha256(bytes), size: bytes.length }, reader(bytes).read);
-  assert.equal(untyped.blob.type, "application/octet-stream");
-});
-
 test("an empty file works", async () => {
   const bytes = Buffer.alloc(0);
   const file = await assembleBlob(refFor(bytes), reader(bytes).read);
