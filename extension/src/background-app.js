@@ -2,6 +2,7 @@
 // watcher and the page message API. Takes the WebExtension API object as a parameter so a
 // test can start the whole background against fakes.
 
+import { blobReadingFor } from "./blobs.js";
 import { readPortError, detectBrowser } from "./browser.js";
 import { NativeConnection } from "./connection.js";
 import { CsrfTokenProvider } from "./csrf.js";
@@ -57,10 +58,12 @@ export function startBackground({
   let connection = null;
   const request = (method, params, options) => connection.request(method, params, options);
 
+  const browserName = detectBrowser(api);
   const executor = createExecutor({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
+    blobReading: blobReadingFor(browserName),
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),
     subtle,
@@ -70,7 +73,6 @@ export function startBackground({
   const runner = new TaskRunner({ request, execute: (task) => executor.execute(task), onResult: (task, result) => watcher.noteResult(task, result), log });
 
   const version = api.runtime.getManifest().version;
-  const browserName = detectBrowser(api);
   connection = new NativeConnection({
     connectNative: (name) => api.runtime.connectNative(name),
     readPortError: (port) => readPortError(port, api),

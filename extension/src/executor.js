@@ -50,23 +50,23 @@ async function planRequest(task, resolveOrigin) {
   return { method, origin, url, bodyKind: resolveBodyKind(task, method) };
 }
 
-async function appendField(form, name, value, readBlobChunk, subtle) {
+async function appendField(form, name, value, deps) {
   if (typeof value === "string") return form.append(name, value);
   if (typeof value === "number" || typeof value === "boolean") return form.append(name, String(value));
   if (isBlobRef(value)) {
-    const file = await assembleBlob(value, readBlobChunk, { subtle });
+    const file = await assembleBlob(value, deps.readBlobChunk, { ...deps.blobReading, subtle: deps.subtle });
     return form.append(name, new Blob([file.bytes], { type: file.contentType }), file.filename);
   }
   throw new TaskRefused(`multipart field ${JSON.stringify(name)} is neither a string nor a file reference`);
 }
 
 /** FormData in payload order; an array value repeats the field (e.g. several files). */
-async function buildMultipart(payload, readBlobChunk, subtle) {
+async function buildMultipart(payload, deps) {
   if (!isPlainObject(payload)) throw new TaskRefused("a multipart payload must be an object");
   const form = new FormData();
   for (const [name, value] of Object.entries(payload)) {
     for (const item of Array.isArray(value) ? value : [value]) {
-      await appendField(form, name, item, readBlobChunk, subtle);
+      await appendField(form, name, item, deps);
     }
   }
   return form;
@@ -74,7 +74,7 @@ async function buildMultipart(payload, readBlobChunk, subtle) {
 
 async function buildBody(bodyKind, payload, deps) {
   if (bodyKind === "json") return { body: JSON.stringify(payload ?? null), contentType: "application/json" };
-  if (bodyKind === "multipart") return { body: await buildMultipart(payload, deps.readBlobChunk, deps.subtle), contentType: null };
+  if (bodyKind === "multipart") return { body: await buildMultipart(payload, deps), contentType: null };
   return { body: undefined, contentType: null };
 }
 
@@ -164,6 +164,7 @@ async function runTask(task, deps) {
  * @param {typeof fetch} [deps.fetch]
  * @param {(platform: string) => Promise<string|null>} deps.resolveOrigin platform → "https://host"
  * @param {(params: object) => Promise<object>} deps.readBlobChunk host `blobs.read`
+ * @param {{chunkBytes: number, window: number}} [deps.blobReading] how blobs are read (blobs.js)
  * @param {{get(origin, opts): Promise<string|null>, invalidate(origin): void}} deps.csrf
  * @param {(origin: string) => Promise<string|null>} deps.getAnonId
  * @param {SubtleCrypto} [deps.subtle]

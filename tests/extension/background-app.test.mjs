@@ -129,6 +129,49 @@ test("hello, first listing, multipart task with a blob, result, then tasks.avail
   app.connection.stop();
 });
 
+// Chrome pays more per message the larger it is, Firefox pays per message (blobs.js).
+for (const [browser, baseUrl, chunk, window] of [
+  ["chrome", `chrome-extension://${ID}/`, 131_072, 8],
+  ["firefox", "moz-extension://0b6c6f8e-1d52-4d7e-9d0a-3f4a8c2b9e11/", 524_288, 4],
+]) {
+  test(`${browser}: a photo is read in ${chunk / 1024} KiB chunks, ${window} asked for at once, and uploaded whole`, async () => {
+    const api = fakeApi();
+    api.runtime.getURL = (path) => `${baseUrl}${path}`;
+    const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(2_500_000, 7)]);
+    const task = { id: 42, queue_id: 8, platform: "vinted", operation: "publish", step: "photo_1", http_method: "POST", path: "/api/v2/photos", body: "multipart",
+      payload: { "photo[type]": "item", "photo[file]": { $blob: sha256(photo), filename: "1.jpg", content_type: "image/jpeg", size: photo.length } },
+      attempt: 1, max_attempts: 3, created_at: "2026-01-01T00:00:00Z" };
+    const listings = [[task]];
+    const reads = [];
+    const results = [];
+    api.onConnect = (port) => scriptedHost(port, {
+      hello: async () => ({ host: "stoflow-host", version: "9.9.9", protocol: 1 }),
+      "tasks.list": async () => listings.shift() ?? [],
+      "queues.list": async () => [],
+      "blobs.read": async ({ blob, offset, length }) => {
+        reads.push({ offset, length });
+        const slice = photo.subarray(offset, offset + length);
+        return { blob, offset, size: photo.length, data: slice.toString("base64"), eof: offset + slice.length >= photo.length };
+      },
+      "tasks.result": async (params) => {
+        results.push(params);
+        return { success: true, task_id: params.task_id, status: "success", next_task_id: null, queue_status: "processing", message: "ok" };
+      },
+    });
+    const app = startBackground({ api, fetch: routedFetch, log: { warn() {}, error() {} } });
+    await waitFor(() => results.length === 1, "tasks.result");
+    assert.equal(results[0].success, true, results[0].error_message);
+    assert.equal(results[0].result.sha256, sha256(photo));
+    const count = Math.ceil(photo.length / chunk);
+    assert.deepEqual(reads, Array.from({ length: count }, (_, i) => ({ offset: i * chunk, length: chunk })));
+    const methods = sentMethods(api.ports[0]);
+    const first = methods.indexOf("blobs.read");
+    assert.deepEqual(methods.slice(first, first + window), Array(window).fill("blobs.read"), `${window} asked for before the first answer was used`);
+    assert.equal(api.ports[0].sent[0].params.browser, browser);
+    app.connection.stop();
+  });
+}
+
 test("popup messages are proxied to the host; status is answered locally", async () => {
   const api = fakeApi();
   api.onConnect = (port) => scriptedHost(port, {

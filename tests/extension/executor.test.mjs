@@ -173,12 +173,22 @@ test("multipart: strings and blob files arrive byte-exact, in order", async () =
     { name: "photo[temp_uuid]", value: "0b5a-uuid" },
     { name: "photo[file]", filename: "levis-1.jpg", type: "image/jpeg", size: photo.length, sha256: sha256(photo) },
   ]);
-  // 1.3 MB in 512 KiB chunks: three reads, each within the protocol limit.
-  assert.deepEqual(store.calls.map((call) => call.offset), [0, 524288, 1048576]);
-  assert.ok(store.calls.every((call) => call.length <= 524288));
+  // 1.3 MB in 128 KiB chunks: ten reads, each within the protocol limit of 512 KiB.
+  assert.deepEqual(store.calls.map((call) => call.offset), Array.from({ length: 10 }, (_, i) => i * 131072));
+  assert.ok(store.calls.every((call) => call.length === 131072));
   const sent = server.requests.at(-1);
   assert.match(sent.headers["content-type"], /^multipart\/form-data; boundary=/);
   assert.ok(sent.body.includes(photo), "the raw request body contains the exact file bytes");
+});
+
+test("multipart: blobs are read the way the executor was told to", async () => {
+  const photo = Buffer.alloc(1_300_000, 9);
+  const store = blobStore([photo]);
+  const payload = { file: { $blob: sha256(photo), filename: "a.jpg", content_type: "image/jpeg", size: photo.length } };
+  const result = await makeExecutor({ readBlobChunk: store.readBlobChunk, blobReading: { chunkBytes: 524_288, window: 4 } })
+    .execute(task({ http_method: "POST", path: "/api/upload", body: "multipart", payload }));
+  assert.equal(result.success, true, result.error_message);
+  assert.deepEqual(store.calls.map((call) => [call.offset, call.length]), [[0, 524_288], [524_288, 524_288], [1_048_576, 524_288]]);
 });
 
 test("multipart with a corrupted blob fails as blob and sends nothing", async () => {

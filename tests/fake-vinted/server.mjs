@@ -17,7 +17,7 @@ import { FaultList } from './lib/faults.mjs';
 import { HttpError, htmlResponse, jsonResponse, parseCookies, readBody, sendResponse, sleep } from './lib/http-util.mjs';
 import { challengePage } from './lib/pages.mjs';
 import { startConnectProxy } from './lib/proxy.mjs';
-import { describeBody, parseBodies, Recorder } from './lib/recorder.mjs';
+import { describeBody, parseBodies, preciseNow, Recorder } from './lib/recorder.mjs';
 import { createSite, ERRORS, loginCookies, SESSION_COOKIE, siteOrigin, withCors } from './lib/site.mjs';
 import { VintedStore } from './lib/store.mjs';
 
@@ -170,6 +170,7 @@ async function serveSite(req, res, deps) {
   res.setHeader('x-fake-vinted-seq', String(record.seq));
   try {
     const body = await readBody(req, deps.maxBodyBytes);
+    record.receivedAt = preciseNow();
     const contentType = req.headers['content-type'];
     const parsed = parseBodies(contentType, body);
     describeBody(record, contentType, body, parsed);

@@ -106,6 +106,44 @@ BOOST_AUTO_TEST_CASE(every_malformed_message_gets_its_error_and_the_host_keeps_s
   BOOST_TEST(queues.size() == 1);
 }
 
+// The extension asks for a photo's chunks ahead of time: requests sent in one
+// write are answered in order, and the chunks make up the photo.
+BOOST_AUTO_TEST_CASE(pipelined_blob_reads_come_back_in_order) {
+  HostEnv env;
+  std::vector<std::string> photos;
+  int64_t product = env.product_with_photos("p", {2'500'000}, &photos);
+  HostProcess host(env.env);
+  const size_t chunk = 128 * 1024;  // the extension's
+  std::string blob = host.result_of("products.get", {{"product_id", product}})["images"][0]["blob"];
+  size_t count = (photos[0].size() + chunk - 1) / chunk;
+  std::string batch;
+  for (size_t i = 0; i < count; ++i) {
+    batch += frame_of(json{{"jsonrpc", "2.0"},
+                           {"id", 100 + i},
+                           {"method", "blobs.read"},
+                           {"params", {{"blob", blob}, {"offset", i * chunk}, {"length", chunk}}}}
+                          .dump());
+  }
+  host.send_raw(batch);
+  std::string bytes;
+  for (size_t i = 0; i < count; ++i) {
+    auto reply = host.receive(10s);
+    BOOST_REQUIRE_MESSAGE(reply.has_value(), "no reply; host stderr: " + host.stderr_text());
+    BOOST_REQUIRE_MESSAGE(reply->contains("result"), reply->dump().substr(0, 300));
+    BOOST_TEST((*reply)["id"] == 100 + i);
+    const json& result = (*reply)["result"];
+    BOOST_TEST(result["offset"] == i * chunk);
+    BOOST_TEST(result["eof"] == (i + 1 == count));
+    bytes += base64_decode(result["data"]);
+  }
+  BOOST_TEST((bytes == photos[0]));
+  // Past the protocol's limit a request is refused, saying what is allowed.
+  json refused =
+      host.call("blobs.read", {{"blob", blob}, {"offset", 0}, {"length", 512 * 1024 + 1}});
+  BOOST_TEST(refused["error"]["code"] == -32003);
+  BOOST_TEST(refused["error"]["data"]["max_length"] == 512 * 1024);
+}
+
 BOOST_AUTO_TEST_CASE(a_number_out_of_range_is_a_parse_error_and_strands_no_later_frame) {
   HostEnv env;
   HostProcess host(env.env);

@@ -1,6 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include "messaging/framing.h"
 #include "messaging/rpc.h"
+#include "photos.h"
 #include "service/error_reply.h"
 #include "store/database.h"
 #include "test_support.h"
@@ -87,9 +89,68 @@ BOOST_AUTO_TEST_CASE(blob_reads_are_bounded_and_confined) {
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
                   R"(","offset":0,"length":10}})") == -32000);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
-                  R"(","offset":0,"length":600000}})") == -32003);
+                  R"(","offset":0,"length":524289}})") == -32003);
+  json too_long = reply(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" +
+                        missing + R"(","offset":0,"length":524289}})");
+  BOOST_TEST(too_long["error"]["data"]["max_length"] == 524288);
   BOOST_TEST(code(R"({"jsonrpc":"2.0","id":1,"method":"blobs.read","params":{"blob":")" + missing +
                   R"(","offset":-1,"length":10}})") == -32602);
+}
+
+std::string blobs_read(const json& id, const std::string& blob, int64_t offset, int64_t length) {
+  return json{{"jsonrpc", "2.0"},
+              {"id", id},
+              {"method", "blobs.read"},
+              {"params", {{"blob", blob}, {"offset", offset}, {"length", length}}}}
+      .dump();
+}
+
+// The native host writes blobs.read replies without the JSON serialiser: the
+// text must be the one it would have produced, whatever the id, the offset
+// and the outcome.
+BOOST_AUTO_TEST_CASE(blob_chunk_wire_is_the_json_reply_to_the_byte) {
+  std::string photo = testing::jpeg_like_bytes(1'000'000, 7);
+  std::string sha = service.blobs().put_bytes(photo).sha256;
+  std::string missing(64, 'b');
+  const std::vector<std::string> requests = {
+      blobs_read(1, sha, 0, 524288),
+      blobs_read(2, sha, 524288, 524288),  // the rest: eof
+      blobs_read("chunk \"7\"", sha, 0, 1),
+      blobs_read(-3, sha, 999'999, 10),
+      blobs_read(4, sha, 1'000'000, 10),  // at the end: no bytes, eof
+      blobs_read(5, sha, 5'000'000, 10),
+      blobs_read(6, missing, 0, 10),  // errors go the usual way
+      blobs_read(7, sha, 0, 524289),
+      blobs_read(8, "../etc/passwd", 0, 10),
+  };
+  for (const auto& request : requests) {
+    auto wire = rpc.handle_wire(request);
+    auto plain = rpc.handle(request);
+    BOOST_REQUIRE(wire.has_value());
+    BOOST_REQUIRE(plain.has_value());
+    BOOST_TEST(*wire == messaging::to_wire(*plain), request);
+  }
+  json first = json::parse(*rpc.handle_wire(blobs_read(1, sha, 0, 524288)));
+  BOOST_TEST(first["result"]["length"] == 524288);
+  BOOST_TEST(first["result"]["eof"] == false);
+  BOOST_TEST(first["result"]["size"] == 1'000'000);
+  BOOST_TEST(rpc.last_method() == "blobs.read");
+}
+
+// The largest chunk's reply fits in one native message, with room for an id
+// far longer than any client's.
+BOOST_AUTO_TEST_CASE(the_largest_chunk_fits_in_one_message) {
+  std::string photo = testing::jpeg_like_bytes(3'000'000, 9);
+  std::string sha = service.blobs().put_bytes(photo).sha256;
+  auto wire = rpc.handle_wire(
+      blobs_read(std::string(600, 'x'), sha, 4'000'000'000'000'000'000, service::kMaxBlobChunk));
+  BOOST_REQUIRE(wire.has_value());
+  BOOST_TEST(json::parse(*wire)["result"]["eof"] == true);
+  wire = rpc.handle_wire(blobs_read(std::string(600, 'x'), sha, 1'000'000, service::kMaxBlobChunk));
+  BOOST_REQUIRE(wire.has_value());
+  json reply = json::parse(*wire);
+  BOOST_TEST(reply["result"]["length"] == service::kMaxBlobChunk);
+  BOOST_TEST(wire->size() <= messaging::kMaxOutgoingFrame);
 }
 
 BOOST_AUTO_TEST_CASE(a_response_object_is_ignored) {

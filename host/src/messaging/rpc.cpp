@@ -1,6 +1,7 @@
 #include "messaging/rpc.h"
 
 #include "service/error_reply.h"
+#include "util/crypto.h"
 #include "util/json_input.h"
 #include "util/log.h"
 
@@ -98,7 +99,53 @@ std::string to_wire(const json& message) {
   return message.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::string blob_chunk_wire(const json& id, const service::BlobChunk& chunk) {
+  // Keys in the order nlohmann::json keeps them (sorted), so the text is the
+  // one to_wire gives. The digest is hex and base64 needs no escaping.
+  std::string data = base64_encode(
+      std::span(reinterpret_cast<const unsigned char*>(chunk.bytes.data()), chunk.bytes.size()));
+  std::string head = "{\"id\":" + to_wire(id) + ",\"jsonrpc\":\"2.0\",\"result\":{\"blob\":\"" +
+                     chunk.blob + "\",\"data\":\"";
+  std::string tail = std::string("\",\"eof\":") + (chunk.eof() ? "true" : "false") +
+                     ",\"length\":" + std::to_string(chunk.bytes.size()) +
+                     ",\"offset\":" + std::to_string(chunk.offset) +
+                     ",\"size\":" + std::to_string(chunk.size) + "}}";
+  std::string wire;
+  wire.reserve(head.size() + data.size() + tail.size());
+  wire += head;
+  wire += data;
+  wire += tail;
+  return wire;
+}
+
 std::optional<json> RpcHandler::handle(std::string_view payload) {
+  auto checked = check(payload);
+  if (auto* reply = std::get_if<std::optional<json>>(&checked)) return std::move(*reply);
+  auto& request = std::get<Request>(checked);
+  return dispatch(request.id, request.method, request.params);
+}
+
+std::optional<std::string> RpcHandler::handle_wire(std::string_view payload) {
+  auto checked = check(payload);
+  if (auto* reply = std::get_if<std::optional<json>>(&checked)) {
+    if (!*reply) return std::nullopt;
+    return to_wire(**reply);
+  }
+  auto& request = std::get<Request>(checked);
+  if (request.method != "blobs.read") {
+    return to_wire(dispatch(request.id, request.method, request.params));
+  }
+  try {
+    std::string wire = blob_chunk_wire(request.id, service_.read_blob_chunk(request.params));
+    last_method_ = request.method;
+    return wire;
+  } catch (const std::exception& e) {
+    auto reply = service::error_reply(e, request.method);
+    return to_wire(rpc_error(request.id, reply.code, reply.message, reply.data));
+  }
+}
+
+std::variant<RpcHandler::Request, std::optional<json>> RpcHandler::check(std::string_view payload) {
   last_method_.clear();
   if (payload.empty()) {
     return rpc_error(nullptr, ErrorCode::kInvalidRequest, "empty message (length 0)");
@@ -142,11 +189,11 @@ std::optional<json> RpcHandler::handle(std::string_view payload) {
         nullptr, ErrorCode::kInvalidRequest,
         "\"id\" is missing: every request needs one (this host takes no notifications)");
   }
-  json params = message.contains("params") ? message["params"] : json(nullptr);
+  json params = message.contains("params") ? std::move(message["params"]) : json(nullptr);
   if (!params.is_null() && !params.is_object()) {
     return rpc_error(id, ErrorCode::kInvalidParams, "\"params\" must be an object");
   }
-  return dispatch(id, *method, params);
+  return Request{std::move(id), method->get<std::string>(), std::move(params)};
 }
 
 json RpcHandler::dispatch(const json& id, const std::string& method, const json& params) {

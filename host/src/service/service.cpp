@@ -182,6 +182,24 @@ std::vector<int64_t> Service::import_products_file(const fs::path& file,
   }
 }
 
+BlobChunk Service::read_blob_chunk(const json& params) {
+  Params p(params);
+  BlobChunk chunk;
+  chunk.blob = p.string("blob");
+  if (!is_sha256_hex(chunk.blob)) {
+    throw invalid_params("\"blob\" must be a lowercase SHA-256 hex digest of a stored photo");
+  }
+  chunk.offset = p.integer("offset", 0, INT64_MAX);
+  int64_t length = p.integer("length", 1, INT64_MAX);
+  if (length > kMaxBlobChunk) {
+    throw AppError(ErrorCode::kTooLarge,
+                   "\"length\" is limited to " + std::to_string(kMaxBlobChunk) + " bytes",
+                   json{{"max_length", kMaxBlobChunk}});
+  }
+  chunk.size = blobs_->read(chunk.blob, chunk.offset, length, chunk.bytes);
+  return chunk;
+}
+
 void Service::register_methods() {
   methods_["hello"] = [this](const json& params, const Caller& caller) {
     Params p(params);
@@ -204,27 +222,12 @@ void Service::register_methods() {
     return engine_->report(caller.owner, read_report(params));
   };
   methods_["blobs.read"] = [this](const json& params, const Caller&) {
-    Params p(params);
-    std::string blob = p.string("blob");
-    if (!is_sha256_hex(blob)) {
-      throw invalid_params("\"blob\" must be a lowercase SHA-256 hex digest of a stored photo");
-    }
-    int64_t offset = p.integer("offset", 0, INT64_MAX);
-    int64_t length = p.integer("length", 1, INT64_MAX);
-    if (length > kMaxBlobChunk) {
-      throw AppError(ErrorCode::kTooLarge,
-                     "\"length\" is limited to " + std::to_string(kMaxBlobChunk) + " bytes",
-                     json{{"max_length", kMaxBlobChunk}});
-    }
-    std::string bytes;
-    int64_t size = blobs_->read(blob, offset, length, bytes);
-    auto data = std::span(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    return json{{"blob", blob},
-                {"offset", offset},
-                {"size", size},
-                {"length", bytes.size()},
-                {"data", base64_encode(data)},
-                {"eof", offset + static_cast<int64_t>(bytes.size()) >= size}};
+    BlobChunk chunk = read_blob_chunk(params);
+    auto data =
+        std::span(reinterpret_cast<const unsigned char*>(chunk.bytes.data()), chunk.bytes.size());
+    return json{{"blob", chunk.blob},          {"offset", chunk.offset},
+                {"size", chunk.size},          {"length", chunk.bytes.size()},
+                {"data", base64_encode(data)}, {"eof", chunk.eof()}};
   };
   methods_["operations.enqueue"] = [this](const json& params, const Caller&) {
     Params p(params);

@@ -20,7 +20,19 @@
 namespace stoflow::service {
 
 inline constexpr int kProtocolVersion = 1;
+// The largest `length` of blobs.read: its reply (base64, 4/3 of the bytes) fits
+// in one 1 MiB native message. Larger chunks would fit up to 768 KiB, but they
+// made Chromium slower, not faster (docs/benchmarks.md, "Photos through the browser").
 inline constexpr int64_t kMaxBlobChunk = 512 * 1024;
+
+// One blobs.read answer before it is encoded.
+struct BlobChunk {
+  std::string blob;  // the lowercase SHA-256 hex digest
+  int64_t offset = 0;
+  int64_t size = 0;   // the whole blob's
+  std::string bytes;  // what was read at `offset`
+  bool eof() const { return offset + static_cast<int64_t>(bytes.size()) >= size; }
+};
 
 struct Config {
   std::filesystem::path db_path;
@@ -59,6 +71,11 @@ class Service {
   // Errors name the file.
   std::vector<int64_t> import_products_file(const std::filesystem::path& file,
                                             const store::ImportOptions& options = {});
+
+  // blobs.read without the JSON: its params checked and the bytes read, for a
+  // front end that encodes the reply itself (the native host writes the base64
+  // straight into the frame). Throws AppError as invoke does.
+  BlobChunk read_blob_chunk(const nlohmann::json& params);
 
   // A stored photo's type and bytes (the dashboard's thumbnails). Throws not_found.
   std::pair<std::string, std::string> read_photo(const std::string& sha256);

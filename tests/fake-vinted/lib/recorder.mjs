@@ -8,6 +8,9 @@ import { parseFormData } from './multipart.mjs';
 
 const MAX_TEXT = 64 * 1024;
 
+/** Wall-clock time in milliseconds with sub-millisecond precision (epoch based, like Date.now()). */
+export const preciseNow = () => performance.timeOrigin + performance.now();
+
 export class Recorder {
   #records = [];
   #nextSeq = 1;
@@ -16,6 +19,8 @@ export class Recorder {
     const record = {
       seq: this.#nextSeq,
       at: Date.now(),
+      startedAt: preciseNow(), // the request line and headers arrived
+      receivedAt: null, // the last byte of the body arrived (benchmarks time uploads with it)
       method: req.method,
       path: req.url,
       pathname: url.pathname,
