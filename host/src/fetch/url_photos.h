@@ -4,7 +4,11 @@
 // redirects, TLS verified, type checked by magic bytes, and only from public
 // internet addresses. A failure names the URL and the reason; nothing is
 // stored.
+#ifdef _WIN32
+#include <winsock2.h>  // sockaddr
+#else
 #include <sys/socket.h>
+#endif
 
 #include <cstdint>
 #include <set>

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "platform/files.h"
 #include "util/clock.h"
 #include "util/errors.h"
 #include "util/unique_fd.h"
@@ -135,22 +136,6 @@ bool is_within(const fs::path& path, const fs::path& dir) {
 
 // Where an opened file really is, as the kernel tracks it; nullopt where the
 // system cannot tell (then the check made on the name before opening stands).
-std::optional<fs::path> opened_path(int fd) {
-#if defined(__linux__)
-  std::error_code ec;
-  fs::path path = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
-  if (ec) return std::nullopt;
-  return path;
-#elif defined(F_GETPATH)
-  char path[PATH_MAX];
-  if (::fcntl(fd, F_GETPATH, path) != 0) return std::nullopt;
-  return fs::path(path);
-#else
-  (void)fd;
-  return std::nullopt;
-#endif
-}
-
 std::string outside(const fs::path& folder) {
   return "outside the catalogue's folder " + folder.string() +
          "; photos must be in that folder or below it (pass --allow-outside-photos to import "
@@ -195,7 +180,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
     throw invalid_params(what + " leads to " + real.string() + " through a symbolic link, " +
                          outside(folder));
   }
-  int fd = ::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  int fd = platform::open_file(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) {
       throw invalid_params(what + " changed while it was imported: " + real.string() +
@@ -206,7 +191,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
   }
   UniqueFd opened(fd);
   if (!options.allow_outside_photos) {
-    if (auto now = opened_path(fd); now && !is_within(*now, folder)) {
+    if (auto now = platform::opened_path(fd); now && !is_within(*now, folder)) {
       throw invalid_params(what + " changed while it was imported: it now leads to " +
                            now->string() + ", " + outside(folder));
     }

@@ -1,6 +1,13 @@
 #include "util/crypto.h"
 
+#ifdef _WIN32
+// Stand-in until the random-bytes interface lands (another branch owns it).
+#include <windows.h>
+// windows.h first
+#include <bcrypt.h>
+#else
 #include <sys/random.h>
+#endif
 
 #include <cerrno>
 #include <cstring>
@@ -21,9 +28,24 @@ std::string to_hex(const unsigned char* bytes, size_t size) {
   return out;
 }
 
+#ifdef _WIN32
+// getrandom(2)'s shape over the system generator.
+ssize_t system_random(void* buffer, size_t size, unsigned) {
+  ULONG n = size > 0x10000000 ? 0x10000000 : static_cast<ULONG>(size);
+  if (BCryptGenRandom(nullptr, static_cast<PUCHAR>(buffer), n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) !=
+      0) {
+    errno = EIO;
+    return -1;
+  }
+  return static_cast<ssize_t>(n);
+}
+#else
+constexpr detail::RandomSource system_random = ::getrandom;
+#endif
+
 std::vector<unsigned char> random_bytes(size_t count) {
   std::vector<unsigned char> bytes(count);
-  detail::fill_random(bytes.data(), bytes.size(), ::getrandom);
+  detail::fill_random(bytes.data(), bytes.size(), system_random);
   return bytes;
 }
 
