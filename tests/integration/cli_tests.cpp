@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 
@@ -131,7 +132,9 @@ BOOST_AUTO_TEST_CASE(version_and_help) {
   BOOST_TEST(none.err.find("Usage:") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(the_db_flag_and_env_select_the_file) {
+BOOST_AUTO_TEST_CASE(the_db_flag_and_env_select_the_file,
+                     *posix_host_only("the default data folder follows XDG_DATA_HOME; on Windows "
+                                      "it is %LOCALAPPDATA%\\StoFlow")) {
   HostEnv env;
   auto env_without_db = env.env;
   env_without_db.erase("STOFLOW_DB");

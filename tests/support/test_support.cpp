@@ -96,7 +96,21 @@ fs::path write_product_file(const fs::path& dir, const json& products) {
 }
 
 fs::path host_binary() {
-  return STOFLOW_HOST_BIN;
+  const char* windows_exe = std::getenv("STOFLOW_TEST_HOST_BIN");
+  return windows_exe && *windows_exe ? fs::path(windows_exe) : fs::path(STOFLOW_HOST_BIN);
+}
+
+std::vector<std::string> host_command() {
+  std::vector<std::string> command;
+  const char* wrapper = std::getenv("STOFLOW_TEST_HOST_WRAPPER");
+  if (wrapper && *wrapper) command.emplace_back(wrapper);
+  command.push_back(host_binary().string());
+  return command;
+}
+
+bool windows_host() {
+  const char* windows_exe = std::getenv("STOFLOW_TEST_HOST_BIN");
+  return windows_exe && *windows_exe;
 }
 
 namespace {
@@ -175,7 +189,7 @@ CommandResult run_program(const std::vector<std::string>& argv,
 
 CommandResult run_host_cli(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env) {
-  std::vector<std::string> argv = {host_binary().string()};
+  std::vector<std::string> argv = host_command();
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv, env, true);
 }
@@ -188,7 +202,7 @@ HostProcess::HostProcess(std::map<std::string, std::string> env, std::vector<std
   stderr_path_ =
       fs::temp_directory_path() / ("stoflow-host-stderr-" + std::to_string(getpid()) + "-" +
                                    std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log");
-  std::vector<std::string> argv_strings = {host_binary().string()};
+  std::vector<std::string> argv_strings = host_command();
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   auto env_strings = merged_env(env);
   auto argv_c = c_strings(argv_strings);

@@ -17,8 +17,19 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace stoflow::platform {
+
+// The program's arguments (argv[1..]) as UTF-8: argv itself on POSIX; on
+// Windows the wide command line (argv is in the ANSI code page there, which
+// cannot hold every folder name).
+std::vector<std::string> arguments(int argc, char** argv);
+
+// stdin, stdout and stderr in binary mode (Windows' text mode ends input at
+// 0x1A and writes "\n" as "\r\n"; the CLI's output is then the same bytes on
+// every system). Nothing to do on POSIX.
+void binary_stdio();
 
 // Re-points fd 1 at stderr and returns a private duplicate of the original
 // stdout: a stray print anywhere can then no longer corrupt the frame stream.

@@ -47,6 +47,12 @@ void install_signal_handlers() {
 
 }  // namespace
 
+std::vector<std::string> arguments(int argc, char** argv) {
+  return std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc);
+}
+
+void binary_stdio() {}
+
 int take_over_stdout() {
   int private_out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
   if (private_out < 0) throw std::runtime_error("cannot duplicate stdout");

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <io.h>
 #include <windows.h>
+// windows.h first
+#include <shellapi.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "platform/files.h"
 #include "util/log.h"
 
 namespace stoflow::platform {
@@ -33,6 +36,22 @@ constexpr size_t kReadChunk = 256 * 1024;
 constexpr size_t kMaxBuffered = 4 * 1024 * 1024;
 
 }  // namespace
+
+std::vector<std::string> arguments(int argc, char** argv) {
+  int count = 0;
+  LPWSTR* wide = ::CommandLineToArgvW(::GetCommandLineW(), &count);
+  if (!wide) return std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc);
+  std::vector<std::string> args;
+  for (int i = 1; i < count; ++i) args.push_back(utf8(std::filesystem::path(wide[i])));
+  ::LocalFree(wide);
+  return args;
+}
+
+void binary_stdio() {
+  ::_setmode(0, _O_BINARY);
+  ::_setmode(1, _O_BINARY);
+  ::_setmode(2, _O_BINARY);
+}
 
 int take_over_stdout() {
   int private_out = ::_dup(1);
