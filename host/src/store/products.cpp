@@ -160,7 +160,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
     throw AppError(ErrorCode::kNotFound, "the catalogue's folder " + base_dir.string() +
                                              " cannot be read: " + ec.message());
   }
-  fs::path given(source);
+  fs::path given = platform::from_utf8(source);  // a JSON string: UTF-8
   fs::path path = given.is_absolute() ? given : folder / given;
   // By the name first ("../x.png", "/etc/x"), for the plainer message.
   fs::path named = path.lexically_normal();
@@ -227,7 +227,7 @@ ProductImage store_image(BlobStore& blobs, const std::string& source,
         throw invalid_params(what + " is a local path; only http(s) photo URLs are accepted here");
       }
       blob = copy_local_photo(blobs, source, *base_dir, options, what);
-      filename = fs::path(source).filename().string();
+      filename = platform::utf8(platform::from_utf8(source).filename());
     }
   } catch (const AppError& e) {
     throw AppError(e.code(), product_label(draft, index) + ": " + e.what(),
