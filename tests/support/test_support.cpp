@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#ifndef _WIN32  // the Windows unit tests use the portable part only
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,15 +8,19 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#ifndef _WIN32
 extern char** environ;
+#endif
 
 namespace stoflow::testing {
 
@@ -23,9 +28,20 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 TempDir::TempDir() {
+#ifdef _WIN32
+  static std::mt19937_64 random{std::random_device{}()};
+  for (;;) {
+    fs::path candidate = fs::temp_directory_path() / ("stoflow-test-" + std::to_string(random()));
+    if (fs::create_directory(candidate)) {
+      path_ = candidate;
+      return;
+    }
+  }
+#else
   std::string pattern = (fs::temp_directory_path() / "stoflow-test-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   path_ = pattern;
+#endif
 }
 
 TempDir::~TempDir() {
@@ -112,6 +128,8 @@ bool windows_host() {
   const char* windows_exe = std::getenv("STOFLOW_TEST_HOST_BIN");
   return windows_exe && *windows_exe;
 }
+
+#ifndef _WIN32  // processes: the Linux test binaries only
 
 namespace {
 
@@ -379,5 +397,7 @@ int64_t HostProcess::peak_memory_kib() const {
   }
   return -1;
 }
+
+#endif  // _WIN32
 
 }  // namespace stoflow::testing
