@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "messaging/blob_loopback.h"
 #include "messaging/change_watcher.h"
 #include "messaging/framing.h"
 #include "messaging/rpc.h"
@@ -69,7 +70,14 @@ class NativeHost::Impl {
         owner_(store::owners_dir_for(service.db_path())),
         rpc_(service, {owner_.id(), client}),
         io_(io),
-        watcher_(service.db_path()) {}
+        watcher_(service.db_path()) {
+    if (auto origin = loopback_origin(client)) {
+      rpc_.add_method("blobs.open", [this, origin = *origin](const json& params) {
+        if (!loopback_) loopback_ = std::make_unique<BlobLoopback>(service_, origin);
+        return loopback_->open(params);
+      });
+    }
+  }
 
   int run();
 
@@ -97,6 +105,7 @@ class NativeHost::Impl {
   bool output_broken_ = false;
   int64_t next_foreign_check_ = 0;
   workflow::Engine::DispatchState dispatch_;  // as the last maintain() found it
+  std::unique_ptr<BlobLoopback> loopback_;    // made at the first blobs.open
 };
 
 NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)
