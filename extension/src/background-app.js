@@ -63,6 +63,8 @@ export function startBackground({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
+    // Chrome: the host serves photos on 127.0.0.1 (blobs.open). Firefox's host has no blobs.open.
+    openBlob: browserName === "chrome" ? (params) => request("blobs.open", params) : undefined,
     blobReading: blobReadingFor(browserName),
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),
