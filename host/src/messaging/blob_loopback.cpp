@@ -212,6 +212,10 @@ class BlobLoopback::Impl {
     std::string head = read_head(fd);
     if (head.empty()) return;
     Request request = parse_head(head);
+    log::debug("photo loopback: " + request.method + " request" +
+               (request.headers.contains("access-control-request-private-network")
+                    ? " (Private Network Access preflight)"
+                    : ""));
     if (!request.ok) return refuse(fd, 400, "Bad Request");
     // DNS rebinding: a page of another name resolved to 127.0.0.1 sends its own name.
     auto host = request.headers.find("host");
