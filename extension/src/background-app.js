@@ -63,8 +63,8 @@ export function startBackground({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
-    // Chrome: the host serves photos on 127.0.0.1 (blobs.open). Firefox's host has no blobs.open.
-    openBlob: browserName === "chrome" ? (params) => request("blobs.open", params) : undefined,
+    // The host serves photos on 127.0.0.1 (blobs.open); blobs.read when it cannot.
+    openBlob: (params) => request("blobs.open", params),
     blobReading: blobReadingFor(browserName),
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),

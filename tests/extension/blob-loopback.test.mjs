@@ -99,7 +99,7 @@ test("a URL that is not the loopback's is never fetched", async () => {
   }
 });
 
-test("without openBlob (Firefox) only blobs.read is used", async () => {
+test("without openBlob only blobs.read is used", async () => {
   const h = host();
   const file = await createBlobLoader({ readBlobChunk: h.readBlobChunk, fetch: h.fetch })(ref);
   assert.deepEqual(Buffer.from(file.bytes), bytes);

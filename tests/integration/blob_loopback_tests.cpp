@@ -2,7 +2,7 @@
 // nothing listens before the first blobs.open; the photo is served whole, with
 // its exact length, type and the extension's origin, to a request that names
 // the right Host, path and unexpired token; everything else gets a bare
-// 403/404/405; Firefox's caller has no blobs.open; the listener ends with the host.
+// 403/404/405; Firefox gets only a moz-extension origin; the listener ends with the host.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -116,6 +116,9 @@ BOOST_AUTO_TEST_CASE(nothing_listens_before_blobs_open_then_the_photo_is_served_
   BOOST_TEST(ok.has_header("Content-Length: " + std::to_string(photos[0].size())));
   BOOST_TEST(ok.has_header("Content-Type: image/png"));
   BOOST_TEST(ok.has_header(std::string("Access-Control-Allow-Origin: ") + kOrigin));
+  // Chrome's answers name the extension whatever Origin a request claims.
+  Reply web = http_exchange(port, get(path, port, "Origin: https://evil.example\r\n"));
+  BOOST_TEST(web.has_header(std::string("Access-Control-Allow-Origin: ") + kOrigin));
   // The URL may be fetched again while it lives (a retried step), and a
   // second blobs.open reuses the listener.
   BOOST_TEST(http_exchange(port, get(path, port)).status == 200);
@@ -228,14 +231,26 @@ BOOST_AUTO_TEST_CASE(only_photos_of_products_are_opened) {
   BOOST_TEST(socket_count(host.pid()) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(firefox_has_no_blobs_open) {
+// Firefox names no origin (its moz-extension UUID is per install): a
+// well-formed moz-extension origin is echoed, a web page's never.
+BOOST_AUTO_TEST_CASE(firefox_gets_its_own_extension_origin_and_no_other) {
   HostEnv env;
   int64_t product = env.product_with_photos("p", {5000});
   HostProcess host(env.env,
                    {(env.dir / "com.stoflow.companion.json").string(), "companion@stoflow.app"});
   std::string blob = host.result_of("products.get", {{"product_id", product}})["images"][0]["blob"];
-  BOOST_TEST(host.call("blobs.open", {{"sha256", blob}})["error"]["code"] == -32601);
   BOOST_TEST(socket_count(host.pid()) == 0);
+  auto [port, path] = parse_url(host.result_of("blobs.open", {{"sha256", blob}})["url"]);
+  const std::string moz = "moz-extension://5fd8bc05-5bdf-438e-87c6-d84e89b0eea6";
+  Reply ok = http_exchange(port, get(path, port, "Origin: " + moz + "\r\n"));
+  BOOST_TEST(ok.status == 200);
+  BOOST_TEST(ok.has_header("Access-Control-Allow-Origin: " + moz));
+  for (std::string origin : std::vector<std::string>{
+           "https://evil.example", "null", "moz-extension://x", "moz-extension://" + moz,
+           "chrome-extension://kikocaejcljggdneaelndeobljajgmho"}) {
+    Reply reply = http_exchange(port, get(path, port, "Origin: " + origin + "\r\n"));
+    BOOST_TEST(reply.head.find("Access-Control-Allow-Origin") == std::string::npos, origin);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -195,12 +195,24 @@ class BlobLoopback::Impl {
     return head.substr(0, head.find("\r\n\r\n") + 2);
   }
 
-  std::string cors_headers() const {
-    return origin_.empty() ? std::string()
-                           : "Access-Control-Allow-Origin: " + origin_ + "\r\nVary: Origin\r\n";
+  // Chrome: the origin the browser named. Firefox: its extension origins are
+  // per install (moz-extension://<UUID>) and the host is not told ours, so a
+  // well-formed moz-extension origin is echoed; the token is what guards the
+  // photo, and a web page's origin is never allowed.
+  std::string cors_headers(const Request& request) const {
+    std::string allowed = origin_;
+    if (origin_ == kAnyFirefoxExtension) {
+      auto origin = request.headers.find("origin");
+      allowed = origin != request.headers.end() && is_firefox_extension_origin(origin->second)
+                    ? origin->second
+                    : std::string();
+    }
+    return allowed.empty() ? std::string()
+                           : "Access-Control-Allow-Origin: " + allowed + "\r\nVary: Origin\r\n";
   }
 
   void refuse(int fd, int status, const char* reason, const std::string& extra = {}) {
+    log::debug("photo loopback: answered " + std::to_string(status));
     send_all(fd, "HTTP/1.1 " + std::to_string(status) + " " + reason +
                      "\r\nContent-Length: 0\r\nCache-Control: no-store\r\nConnection: close\r\n" +
                      extra + "\r\n");
@@ -212,7 +224,9 @@ class BlobLoopback::Impl {
     std::string head = read_head(fd);
     if (head.empty()) return;
     Request request = parse_head(head);
-    log::debug("photo loopback: " + request.method + " request" +
+    auto origin_header = request.headers.find("origin");
+    log::debug("photo loopback: " + request.method + " request from origin " +
+               (origin_header == request.headers.end() ? "(none)" : origin_header->second) +
                (request.headers.contains("access-control-request-private-network")
                     ? " (Private Network Access preflight)"
                     : ""));
@@ -222,7 +236,7 @@ class BlobLoopback::Impl {
     if (host == request.headers.end() || host->second != host_) return refuse(fd, 403, "Forbidden");
     if (request.method == "OPTIONS") {
       // CORS and Private Network Access preflights: GET only, no headers.
-      std::string extra = cors_headers() + "Access-Control-Allow-Methods: GET\r\n";
+      std::string extra = cors_headers(request) + "Access-Control-Allow-Methods: GET\r\n";
       auto pna = request.headers.find("access-control-request-private-network");
       if (pna != request.headers.end() && pna->second == "true")
         extra += "Access-Control-Allow-Private-Network: true\r\n";
@@ -256,7 +270,7 @@ class BlobLoopback::Impl {
     if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: " + grant.content_type +
                           "\r\nContent-Length: " + std::to_string(grant.size) +
                           "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
-                          cors_headers() + "Connection: close\r\n\r\n"))
+                          cors_headers(request) + "Connection: close\r\n\r\n"))
       return;
     off_t offset = 0;
     while (offset < grant.size) {
@@ -280,7 +294,21 @@ class BlobLoopback::Impl {
   std::thread thread_;
 };
 
+bool is_firefox_extension_origin(std::string_view origin) {
+  constexpr std::string_view kScheme = "moz-extension://";
+  if (!origin.starts_with(kScheme)) return false;
+  std::string_view uuid = origin.substr(kScheme.size());
+  if (uuid.size() != 36) return false;
+  for (size_t i = 0; i < uuid.size(); ++i) {
+    char c = uuid[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 std::optional<std::string> loopback_origin(const std::string& client) {
+  if (client.starts_with("firefox ")) return std::string(kAnyFirefoxExtension);
   constexpr std::string_view kPrefix = "chrome chrome-extension://";
   if (!client.starts_with(kPrefix)) return std::nullopt;
   std::string origin = client.substr(std::string_view("chrome ").size());

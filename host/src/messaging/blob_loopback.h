@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "service/service.h"
 
@@ -24,10 +25,14 @@ namespace stoflow::messaging {
 inline constexpr int64_t kBlobTokenLifetimeMs = 60 * 1000;
 
 // The origin the loopback answers may be read by, from the native host's
-// client ("chrome chrome-extension://ID/"): "chrome-extension://ID". nullopt
-// for other callers (Firefox's add-on id names no origin), which then have no
-// blobs.open and keep blobs.read.
+// client: "chrome-extension://ID" for "chrome chrome-extension://ID/";
+// kAnyFirefoxExtension for Firefox (its add-on id names no origin: any
+// moz-extension://<UUID> origin is allowed); nullopt for other callers, which
+// then have no blobs.open.
+inline constexpr const char* kAnyFirefoxExtension = "moz-extension://";
 std::optional<std::string> loopback_origin(const std::string& client);
+// "moz-extension://" and a UUID (8-4-4-4-12 hex digits).
+bool is_firefox_extension_origin(std::string_view origin);
 
 class BlobLoopback {
  public:
