@@ -253,4 +253,28 @@ BOOST_AUTO_TEST_CASE(firefox_gets_its_own_extension_origin_and_no_other) {
   }
 }
 
+// A client that asks for a big photo and never reads it does not hold the
+// host's exit for the listener's 10 s send timeout.
+BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_does_not_delay_the_exit) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("p", {16'000'000});
+  HostProcess host(env.env);
+  std::string blob = host.result_of("products.get", {{"product_id", product}})["images"][0]["blob"];
+  auto [port, path] = parse_url(host.result_of("blobs.open", {{"sha256", blob}})["url"]);
+  int fd = connect_loopback(port);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string request = get(path, port);
+  BOOST_REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+  std::this_thread::sleep_for(300ms);
+  auto started = std::chrono::steady_clock::now();
+  host.close_stdin();
+  BOOST_TEST(host.wait_exit(5s).value_or(-1) == 0);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  BOOST_TEST(took.count() < 2000);
+  ::close(fd);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -134,6 +134,12 @@ class BlobLoopback::Impl {
   ~Impl() {
     char byte = 1;
     [[maybe_unused]] auto ignored = ::write(stop_write_, &byte, 1);
+    // A photo being sent to a client that does not read must not hold the
+    // host's exit for the send timeout.
+    {
+      std::lock_guard lock(client_mutex_);
+      if (client_ >= 0) ::shutdown(client_, SHUT_RDWR);
+    }
     if (thread_.joinable()) thread_.join();
     for (int fd : {listener_, stop_read_, stop_write_})
       if (fd >= 0) ::close(fd);
@@ -166,11 +172,17 @@ class BlobLoopback::Impl {
       if (!(fds[0].revents & POLLIN)) continue;
       UniqueFd client(::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC));
       if (client.get() < 0) continue;
+      {
+        std::lock_guard lock(client_mutex_);
+        client_ = client.get();
+      }
       try {
         answer(client.get());
       } catch (const std::exception& e) {
         log::warn(std::string("photo loopback: ") + e.what());
       }
+      std::lock_guard lock(client_mutex_);
+      client_ = -1;
     }
   }
 
@@ -291,6 +303,8 @@ class BlobLoopback::Impl {
   std::string host_;
   std::mutex mutex_;
   std::map<std::string, Grant> grants_;
+  std::mutex client_mutex_;
+  int client_ = -1;  // the connection being served, shut down by the destructor
   std::thread thread_;
 };
 
