@@ -66,6 +66,15 @@ std::string trim(std::string_view text) {
   return std::string(text);
 }
 
+// What a client sent, fit for a log line: at most 100 characters, anything
+// but printable ASCII replaced.
+std::string printable(std::string_view text) {
+  std::string out(text.substr(0, 100));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7e) c = '?';
+  return out;
+}
+
 struct Request {
   std::string method;
   std::string target;
@@ -230,6 +239,17 @@ class BlobLoopback::Impl {
                      extra + "\r\n");
   }
 
+  std::optional<Grant> find_grant(const std::string& token, const std::string& sha) {
+    std::lock_guard lock(mutex_);
+    auto it = grants_.find(token);
+    if (it == grants_.end() || it->second.sha256 != sha) return std::nullopt;
+    if (it->second.expires_ms <= now_ms()) {
+      grants_.erase(it);
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
   void answer(int fd) {
     timeval timeout{kSendTimeoutSeconds, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -237,11 +257,12 @@ class BlobLoopback::Impl {
     if (head.empty()) return;
     Request request = parse_head(head);
     auto origin_header = request.headers.find("origin");
-    log::debug("photo loopback: " + request.method + " request from origin " +
-               (origin_header == request.headers.end() ? "(none)" : origin_header->second) +
-               (request.headers.contains("access-control-request-private-network")
-                    ? " (Private Network Access preflight)"
-                    : ""));
+    log::debug(
+        "photo loopback: " + printable(request.method) + " request from origin " +
+        (origin_header == request.headers.end() ? "(none)" : printable(origin_header->second)) +
+        (request.headers.contains("access-control-request-private-network")
+             ? " (Private Network Access preflight)"
+             : ""));
     if (!request.ok) return refuse(fd, 400, "Bad Request");
     // DNS rebinding: a page of another name resolved to 127.0.0.1 sends its own name.
     auto host = request.headers.find("host");
@@ -264,31 +285,23 @@ class BlobLoopback::Impl {
     std::string sha(target.substr(kPrefix.size(), 64));
     std::string token(target.substr(kPrefix.size() + 65));
     if (!is_sha256_hex(sha)) return refuse(fd, 404, "Not Found");
-    Grant grant;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = grants_.find(token);
-      if (it == grants_.end() || it->second.sha256 != sha) return refuse(fd, 403, "Forbidden");
-      if (it->second.expires_ms <= now_ms()) {
-        grants_.erase(it);
-        return refuse(fd, 403, "Forbidden");
-      }
-      grant = it->second;
-    }
-    UniqueFd file(::open(grant.path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Nothing is sent while the lock is held: blobs.open waits on it.
+    std::optional<Grant> grant = find_grant(token, sha);
+    if (!grant) return refuse(fd, 403, "Forbidden");
+    UniqueFd file(::open(grant->path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat info {};
-    if (file.get() < 0 || ::fstat(file.get(), &info) != 0 || info.st_size != grant.size)
+    if (file.get() < 0 || ::fstat(file.get(), &info) != 0 || info.st_size != grant->size)
       return refuse(fd, 404, "Not Found");
-    if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: " + grant.content_type +
-                          "\r\nContent-Length: " + std::to_string(grant.size) +
+    if (!send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: " + grant->content_type +
+                          "\r\nContent-Length: " + std::to_string(grant->size) +
                           "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
                           cors_headers(request) + "Connection: close\r\n\r\n"))
       return;
     off_t offset = 0;
-    while (offset < grant.size) {
+    while (offset < grant->size) {
       ssize_t n =
           ::sendfile(fd, file.get(), &offset,
-                     std::min<size_t>(kSendChunk, static_cast<size_t>(grant.size - offset)));
+                     std::min<size_t>(kSendChunk, static_cast<size_t>(grant->size - offset)));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
     }
