@@ -277,4 +277,24 @@ BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_does_not_delay_the_exit) {
   ::close(fd);
 }
 
+// A client that connects and says nothing is dropped after 2 s; the photo
+// is then served to the next one.
+BOOST_AUTO_TEST_CASE(a_silent_client_is_dropped_after_the_head_deadline) {
+  HostEnv env;
+  int64_t product = env.product_with_photos("p", {5000});
+  HostProcess host(env.env);
+  std::string blob = host.result_of("products.get", {{"product_id", product}})["images"][0]["blob"];
+  auto [port, path] = parse_url(host.result_of("blobs.open", {{"sha256", blob}})["url"]);
+  int silent = connect_loopback(port);
+  auto started = std::chrono::steady_clock::now();
+  char byte;
+  BOOST_TEST(::recv(silent, &byte, 1, 0) == 0);  // closed by the host, nothing sent
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  BOOST_TEST(took.count() >= 1500);
+  BOOST_TEST(took.count() < 4000);
+  ::close(silent);
+  BOOST_TEST(http_exchange(port, get(path, port)).status == 200);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
