@@ -63,6 +63,8 @@ export function startBackground({
     fetch: fetchFn,
     resolveOrigin,
     readBlobChunk: (params) => request("blobs.read", params),
+    // The host serves photos on 127.0.0.1 (blobs.open); blobs.read when it cannot.
+    openBlob: (params) => request("blobs.open", params),
     blobReading: blobReadingFor(browserName),
     csrf,
     getAnonId: (origin) => readCookieValue(api, origin, "anon_id"),

@@ -6,7 +6,7 @@
 // adds the two anti-forgery headers the platform's own web app sends, and reports.
 // Every browser dependency is injected so the same code runs against a local server in tests.
 
-import { assembleBlob, BlobError, isBlobRef } from "./blobs.js";
+import { BlobError, createBlobLoader, isBlobRef } from "./blobs.js";
 import { isCsrfComplaint } from "./csrf.js";
 import { ErrorKind, mapHttpResponse } from "./http-result.js";
 import { defaultFetch } from "./globals.js";
@@ -54,7 +54,7 @@ async function appendField(form, name, value, deps) {
   if (typeof value === "string") return form.append(name, value);
   if (typeof value === "number" || typeof value === "boolean") return form.append(name, String(value));
   if (isBlobRef(value)) {
-    const file = await assembleBlob(value, deps.readBlobChunk, { ...deps.blobReading, subtle: deps.subtle });
+    const file = await deps.loadBlob(value);
     return form.append(name, new Blob([file.bytes], { type: file.contentType }), file.filename);
   }
   throw new TaskRefused(`multipart field ${JSON.stringify(name)} is neither a string nor a file reference`);
@@ -164,6 +164,8 @@ async function runTask(task, deps) {
  * @param {typeof fetch} [deps.fetch]
  * @param {(platform: string) => Promise<string|null>} deps.resolveOrigin platform → "https://host"
  * @param {(params: object) => Promise<object>} deps.readBlobChunk host `blobs.read`
+ * @param {(params: {sha256}) => Promise<object>} [deps.openBlob] host `blobs.open` (the loopback
+ *   fast path; without it, or when it fails, files are read with blobs.read)
  * @param {{chunkBytes: number, window: number}} [deps.blobReading] how blobs are read (blobs.js)
  * @param {{get(origin, opts): Promise<string|null>, invalidate(origin): void}} deps.csrf
  * @param {(origin: string) => Promise<string|null>} deps.getAnonId
@@ -180,6 +182,14 @@ export function createExecutor(deps) {
     getAnonId: async () => null,
     ...deps,
   };
+  fullDeps.loadBlob = createBlobLoader({
+    openBlob: deps.openBlob,
+    readBlobChunk: fullDeps.readBlobChunk,
+    reading: fullDeps.blobReading,
+    fetch: fullDeps.fetch,
+    subtle: fullDeps.subtle,
+    log: deps.log,
+  });
   return {
     async execute(task) {
       const taskId = isPlainObject(task) ? task.id ?? null : null;

@@ -378,3 +378,40 @@ test("never throws: a broken dependency becomes an internal failure", async () =
   assert.deepEqual(result, { task_id: 7, success: false, error_kind: "internal", error_message: "extension error: storage exploded" });
   assert.equal((await executor.execute(null)).error_kind, "refused");
 });
+
+test("multipart: with blobs.open the file comes from the loopback URL, byte-exact, without blobs.read", async () => {
+  const photo = Buffer.alloc(900_000);
+  for (let i = 0; i < photo.length; i += 1) photo[i] = (i * 17 + 5) % 253;
+  const id = sha256(photo);
+  const url = `http://127.0.0.1:45555/blobs/${id}/${"cd".repeat(32)}`;
+  const fetched = [];
+  const loopbackFetch = async (target, init) => {
+    if (target === url) {
+      fetched.push(target);
+      return new Response(photo, { status: 200, headers: { "content-type": "image/jpeg" } });
+    }
+    return fetch(target, init);
+  };
+  const payload = { "photo[file]": { $blob: id, filename: "a.jpg", content_type: "image/jpeg", size: photo.length } };
+  const result = await makeExecutor({
+    fetch: loopbackFetch,
+    openBlob: async ({ sha256: asked }) => ({ url, size: photo.length, content_type: "image/jpeg", sha256: asked }),
+  }).execute(task({ http_method: "POST", path: "/api/upload", body: "multipart", payload }));
+  assert.equal(result.success, true, result.error_message);
+  assert.deepEqual(fetched, [url]);
+  assert.deepEqual(result.result.fields, [{ name: "photo[file]", filename: "a.jpg", type: "image/jpeg", size: photo.length, sha256: id }]);
+});
+
+test("multipart: a failing blobs.open falls back to blobs.read", async () => {
+  const photo = Buffer.alloc(300_000, 4);
+  const store = blobStore([photo]);
+  const payload = { "photo[file]": { $blob: sha256(photo), filename: "b.jpg", content_type: "image/jpeg", size: photo.length } };
+  const result = await makeExecutor({
+    readBlobChunk: store.readBlobChunk,
+    openBlob: async () => {
+      throw Object.assign(new Error("unknown method"), { code: -32601 });
+    },
+  }).execute(task({ http_method: "POST", path: "/api/upload", body: "multipart", payload }));
+  assert.equal(result.success, true, result.error_message);
+  assert.ok(store.calls.length > 0);
+});

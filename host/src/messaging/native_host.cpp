@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "messaging/blob_loopback.h"
 #include "messaging/framing.h"
 #include "messaging/rpc.h"
 #include "platform/host_io.h"
@@ -36,7 +37,14 @@ class NativeHost::Impl {
         owner_(store::owners_dir_for(service.db_path())),
         rpc_(service, {owner_.id(), client}),
         io_(io),
-        events_(io.in_fd, store::commit_signal_path(service.db_path())) {}
+        events_(io.in_fd, store::commit_signal_path(service.db_path())) {
+    if (auto origin = loopback_origin(client)) {
+      rpc_.add_method("blobs.open", [this, origin = *origin](const json& params) {
+        if (!loopback_) loopback_ = std::make_unique<BlobLoopback>(service_, origin);
+        return loopback_->open(params);
+      });
+    }
+  }
 
   int run();
 
@@ -64,6 +72,7 @@ class NativeHost::Impl {
   bool output_broken_ = false;
   int64_t next_foreign_check_ = 0;
   workflow::Engine::DispatchState dispatch_;  // as the last maintain() found it
+  std::unique_ptr<BlobLoopback> loopback_;    // made at the first blobs.open
 };
 
 NativeHost::NativeHost(service::Service& service, const std::string& client, NativeHostIo io)

@@ -14,7 +14,8 @@ struct NativeHostIo {
 
 // Serves one browser connection until its end of stdin, SIGTERM/SIGINT or a
 // broken pipe. Single-threaded: poll() over stdin, a signal pipe, the
-// database change watch and the next lease/retry deadline.
+// database change watch and the next lease/retry deadline. The first
+// blobs.open adds the photo listener's thread (messaging/blob_loopback.h).
 class NativeHost {
  public:
   NativeHost(service::Service& service, const std::string& client, NativeHostIo io);

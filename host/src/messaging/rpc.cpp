@@ -198,7 +198,9 @@ std::variant<RpcHandler::Request, std::optional<json>> RpcHandler::check(std::st
 
 json RpcHandler::dispatch(const json& id, const std::string& method, const json& params) {
   try {
-    json result = service_.invoke(method, params, caller_);
+    auto local = local_methods_.find(method);
+    json result = local != local_methods_.end() ? local->second(params)
+                                                : service_.invoke(method, params, caller_);
     last_method_ = method;
     return {{"jsonrpc", "2.0"}, {"id", id}, {"result", result}};
   } catch (const std::exception& e) {

@@ -4,6 +4,8 @@
 // answered and forgotten; it never ends the connection.
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,12 @@ class RpcHandler {
   std::optional<std::string> handle_wire(std::string_view payload);
   // Name of the last method successfully dispatched (for the transport's bookkeeping).
   const std::string& last_method() const { return last_method_; }
+  // A method of this transport only (the native host's blobs.open), served
+  // before the service's methods.
+  using LocalMethod = std::function<nlohmann::json(const nlohmann::json& params)>;
+  void add_method(const std::string& name, LocalMethod method) {
+    local_methods_[name] = std::move(method);
+  }
 
  private:
   struct Request {
@@ -61,6 +69,7 @@ class RpcHandler {
   service::Service& service_;
   service::Caller caller_;
   std::string last_method_;
+  std::map<std::string, LocalMethod> local_methods_;
 };
 
 }  // namespace stoflow::messaging
