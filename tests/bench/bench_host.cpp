@@ -642,7 +642,7 @@ std::vector<int64_t> import_products(const fs::path& dir, int count, size_t phot
       run_host_cli({"products", "import", file.string(), "--json"}, host_env(dir / "stoflow.db"));
   *seconds = seconds_since(start);
   if (r.exit_code != 0) throw std::runtime_error(r.err);
-  return json::parse(r.out).get<std::vector<int64_t>>();
+  return json::parse(r.out)["ids"].get<std::vector<int64_t>>();
 }
 
 void cli_figures(const Data& data) {

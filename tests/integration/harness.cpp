@@ -20,7 +20,7 @@ std::vector<int64_t> HostEnv::import(const json& products) const {
   auto file = write_product_file(dir / "catalogue", products);
   auto r = cli({"products", "import", file.string(), "--json"});
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "import failed: " + r.err);
-  return json::parse(r.out).get<std::vector<int64_t>>();
+  return json::parse(r.out)["ids"].get<std::vector<int64_t>>();
 }
 
 int64_t HostEnv::product_with_photos(const std::string& title, const std::vector<size_t>& sizes,

@@ -221,6 +221,15 @@ CREATE INDEX plugin_tasks_delayed ON plugin_tasks (available_at)
   WHERE status = 'pending' AND available_at > 0;
 DROP INDEX plugin_queue_active;
 )SQL"},
+      {7, "products can change", R"SQL(
+-- How many the seller has, and their own reference for it (unique when given).
+ALTER TABLE products ADD COLUMN quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 0);
+ALTER TABLE products ADD COLUMN sku TEXT;
+CREATE UNIQUE INDEX products_sku ON products (sku) WHERE sku IS NOT NULL;
+-- Set when a published product is changed: the listing online no longer
+-- matches the catalogue until it is sent again.
+ALTER TABLE listings ADD COLUMN out_of_date INTEGER NOT NULL DEFAULT 0;
+)SQL"},
   };
   return list;
 }
