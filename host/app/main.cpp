@@ -8,6 +8,7 @@
 #include "install/command.h"
 #include "messaging/native_host.h"
 #include "messaging/origins.h"
+#include "platform/host_io.h"
 #include "service/service.h"
 #include "util/log.h"
 #include "util/paths.h"
@@ -52,7 +53,8 @@ int run_native(const messaging::NativeCaller& caller) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args = platform::arguments(argc, argv);
+  platform::binary_stdio();
   try {
     if (auto caller = messaging::detect_native_launch(args)) return run_native(*caller);
     // install and uninstall use no database: they create no data directory and write no log.

@@ -145,15 +145,20 @@ write_if_changed() {
   fi
 }
 
-# fetch_debian_source PKG: prints the directory where Debian's source package
-# PKG (the version apt would pick, Debian's patches applied) is unpacked under
-# $STOFLOW_DEPS_DIR/PKG/, fetching it with apt-get source the first time only.
-# Delete $STOFLOW_DEPS_DIR/PKG to fetch it again.
+# fetch_debian_source PKG [ORIG_SHA256]: prints the directory where Debian's
+# source package PKG (the version apt would pick, Debian's patches applied) is
+# unpacked under $STOFLOW_DEPS_DIR/PKG/, fetching it with apt-get source the
+# first time only. With ORIG_SHA256, the upstream tarball (*.orig.tar.*) must
+# have that SHA-256 (a pin on top of apt's signed indexes: Debian's security
+# updates change the patches, not the upstream code); the checked hash is kept
+# in $STOFLOW_DEPS_DIR/PKG/.orig-sha256, and a cache checked against another
+# pin is fetched again. Delete $STOFLOW_DEPS_DIR/PKG to fetch it again.
 fetch_debian_source() {
-  local pkg="$1"
+  local pkg="$1" pin="${2:-}"
   local cache="$STOFLOW_DEPS_DIR/$pkg"
   local stamp="$cache/.unpacked"
-  if [ -f "$stamp" ] && [ -d "$cache/$(cat "$stamp")" ]; then
+  if [ -f "$stamp" ] && [ -d "$cache/$(cat "$stamp")" ] &&
+    { [ -z "$pin" ] || [ "$(cat "$cache/.orig-sha256" 2>/dev/null)" = "$pin" ]; }; then
     printf '%s\n' "$cache/$(cat "$stamp")"
     return 0
   fi
@@ -182,6 +187,16 @@ fetch_debian_source() {
     rm -rf "$work" "$work.log"
     return 1
   fi
+  if [ -n "$pin" ]; then
+    local orig got
+    orig="$(find "$work" -maxdepth 1 -name '*.orig.tar.*' ! -name '*.asc' | head -1)"
+    got="$( [ -n "$orig" ] && sha256sum "$orig" | cut -d' ' -f1)"
+    if [ "$got" != "$pin" ]; then
+      say "$pkg: upstream tarball ${orig##*/} has SHA-256 ${got:-(none found)}, pinned $pin"
+      rm -rf "$work" "$work.log"
+      return 1
+    fi
+  fi
   local unpacked
   unpacked="$(find "$work" -mindepth 1 -maxdepth 1 -type d -printf '%f\n')"
   if [ -z "$unpacked" ] || [ "$(printf '%s\n' "$unpacked" | wc -l)" -ne 1 ]; then
@@ -192,5 +207,6 @@ fetch_debian_source() {
   mv "$work/$unpacked" "$cache/$unpacked"
   rm -rf "$work" "$work.log"
   printf '%s\n' "$unpacked" >"$stamp"
+  if [ -n "$pin" ]; then printf '%s\n' "$pin" >"$cache/.orig-sha256"; fi
   printf '%s\n' "$cache/$unpacked"
 }

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 
@@ -32,6 +33,40 @@ BOOST_AUTO_TEST_CASE(import_publish_and_monitor) {
   auto one = env.cli({"queue", "2"});
   BOOST_TEST(one.exit_code == 0);
   BOOST_TEST(one.out.find("POST /api/v2/photos") != std::string::npos);
+}
+
+// A data folder and a catalogue folder named with accents (a seller called
+// Hélène): one folder each, whatever the platform (on Windows the name goes
+// through UTF-8 inside and wide characters at the API; a conversion through
+// the code page once made a second, mis-spelled folder for the photos).
+BOOST_AUTO_TEST_CASE(a_data_folder_with_accents_stays_one_folder) {
+  HostEnv env;
+  const std::string accented = "H\xC3\xA9l\xC3\xA8ne";  // Hélène in UTF-8
+  const auto data = env.dir / "users" / accented;
+  env.env["STOFLOW_DB"] = (data / "stoflow.db").string();
+  write_file(env.dir / ("catalogue " + accented) / "a.png", png_bytes(3000, 1));
+  auto file = write_product_file(env.dir / ("catalogue " + accented),
+                                 json::array({vinted_product("Jacket", {"a.png"})}));
+  auto imported = env.cli({"products", "import", file.string()});
+  BOOST_REQUIRE_MESSAGE(imported.exit_code == 0, imported.err);
+  BOOST_TEST(imported.out == "1\n");
+  auto published = env.cli({"publish", "vinted", "1"});
+  BOOST_REQUIRE_MESSAGE(published.exit_code == 0, published.err);
+
+  std::vector<std::string> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(env.dir / "users"))
+    folders.push_back(entry.path().filename().string());
+  BOOST_TEST(folders == std::vector<std::string>{accented});
+  BOOST_TEST(std::filesystem::is_regular_file(data / "stoflow.db"));
+  BOOST_TEST(std::filesystem::is_directory(data / "stoflow.db-blobs"));
+  BOOST_TEST(std::filesystem::exists(data / "stoflow.db-commits"));
+  // --db names the same database through the command line.
+  auto without_env = env.env;
+  without_env.erase("STOFLOW_DB");
+  auto listed = run_host_cli({"--db", (data / "stoflow.db").string(), "products", "list", "--json"},
+                             without_env);
+  BOOST_REQUIRE_MESSAGE(listed.exit_code == 0, listed.err);
+  BOOST_TEST(json::parse(listed.out).size() == 1u);
 }
 
 // More rows than one page (500): the CLI pages through them and streams the output.
@@ -131,7 +166,9 @@ BOOST_AUTO_TEST_CASE(version_and_help) {
   BOOST_TEST(none.err.find("Usage:") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(the_db_flag_and_env_select_the_file) {
+BOOST_AUTO_TEST_CASE(the_db_flag_and_env_select_the_file,
+                     *posix_host_only("the default data folder follows XDG_DATA_HOME; on Windows "
+                                      "it is %LOCALAPPDATA%\\StoFlow")) {
   HostEnv env;
   auto env_without_db = env.env;
   env_without_db.erase("STOFLOW_DB");

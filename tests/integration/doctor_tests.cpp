@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 namespace fs = std::filesystem;
@@ -75,7 +76,9 @@ json browser_in(const json& report, const std::string& name) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(doctor)
+BOOST_AUTO_TEST_SUITE(
+    doctor,
+    *not_yet_on_windows("doctor reads POSIX browser registrations, not the Windows registry"))
 
 BOOST_AUTO_TEST_CASE(doctor_agrees_with_the_real_installer_and_names_a_damaged_manifest) {
   Machine m;

@@ -38,7 +38,7 @@ int64_t HostEnv::product_with_photos(const std::string& title, const std::vector
 
 CommandResult HostEnv::cli_within(const std::vector<std::string>& args,
                                   std::chrono::milliseconds limit) const {
-  std::vector<std::string> argv = {host_binary().string()};
+  std::vector<std::string> argv = host_command();
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program_within(argv, env, limit);
 }

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -216,7 +217,8 @@ std::string auth_line(const ServeProcess& serve) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(http_slow_clients)
+BOOST_AUTO_TEST_SUITE(http_slow_clients,
+                      *not_yet_on_windows("serve (the HTTP server) is not built for Windows"))
 
 BOOST_AUTO_TEST_CASE(authenticated_requests_answer_while_64_clients_trickle_their_headers) {
   HostEnv env;

@@ -15,6 +15,7 @@
 
 #include "harness.h"
 #include "local_http_server.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 using namespace std::chrono_literals;
@@ -101,7 +102,9 @@ void backdate(const fs::path& path, std::chrono::seconds by) {
 
 BOOST_AUTO_TEST_SUITE(import_hostile)
 
-BOOST_AUTO_TEST_CASE(a_fifo_named_as_a_photo_is_refused_at_once) {
+BOOST_AUTO_TEST_CASE(
+    a_fifo_named_as_a_photo_is_refused_at_once,
+    *posix_host_only("makes a FIFO (mkfifo); Windows has none in its file system")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   fs::path fifo = catalogue(env) / "photos" / "front.jpg";
@@ -128,7 +131,10 @@ BOOST_AUTO_TEST_CASE(a_fifo_named_as_a_photo_is_refused_at_once) {
   BOOST_TEST(contains(r.err, "catalogue.json is not a regular file"), r.err);
 }
 
-BOOST_AUTO_TEST_CASE(a_link_to_a_file_outside_the_folder_is_refused) {
+BOOST_AUTO_TEST_CASE(
+    a_link_to_a_file_outside_the_folder_is_refused,
+    *posix_host_only(
+        "its expected messages spell the folder as Linux does; the exe writes Z:\\...")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   // A real image outside the folder: only the folder rule can refuse it.
@@ -174,7 +180,10 @@ BOOST_AUTO_TEST_CASE(links_and_paths_inside_the_folder_are_fine) {
   for (const auto& image : images) BOOST_TEST(image["size"] == bytes.size());
 }
 
-BOOST_AUTO_TEST_CASE(paths_leaving_the_folder_need_the_flag) {
+BOOST_AUTO_TEST_CASE(
+    paths_leaving_the_folder_need_the_flag,
+    *posix_host_only(
+        "its expected messages spell the folder as Linux does; the exe writes Z:\\...")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   fs::path outside = env.dir / "elsewhere" / "b.png";
@@ -216,7 +225,8 @@ BOOST_AUTO_TEST_CASE(a_photo_is_an_image_by_its_bytes_not_its_name) {
   BOOST_TEST(images[1]["content_type"] == "image/webp");
 }
 
-BOOST_AUTO_TEST_CASE(other_url_schemes_are_named_not_taken_for_missing_files) {
+BOOST_AUTO_TEST_CASE(other_url_schemes_are_named_not_taken_for_missing_files,
+                     *not_yet_on_windows("photo URLs: no HTTP client in the Windows build")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   for (const auto& [photo, scheme] :
@@ -238,7 +248,8 @@ BOOST_AUTO_TEST_CASE(other_url_schemes_are_named_not_taken_for_missing_files) {
   BOOST_TEST(photos.hits == 1);
 }
 
-BOOST_AUTO_TEST_CASE(photo_urls_must_lead_to_public_addresses) {
+BOOST_AUTO_TEST_CASE(photo_urls_must_lead_to_public_addresses,
+                     *not_yet_on_windows("photo URLs: no HTTP client in the Windows build")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   PhotoServer photos, other;
@@ -274,7 +285,8 @@ BOOST_AUTO_TEST_CASE(photo_urls_must_lead_to_public_addresses) {
   BOOST_TEST(other.hits == 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_read_only_store_says_why) {
+BOOST_AUTO_TEST_CASE(a_read_only_store_says_why,
+                     *posix_host_only("makes the store read-only with file modes")) {
   HostEnv env;
   write_file(catalogue(env) / "photos" / "good.png", png_bytes(3000, 1));
   BOOST_REQUIRE(env.cli({"queues"}).exit_code == 0);  // creates the store
@@ -303,7 +315,9 @@ BOOST_AUTO_TEST_CASE(a_read_only_store_says_why) {
   BOOST_TEST(product_list(env).empty());
 }
 
-BOOST_AUTO_TEST_CASE(partial_copies_of_dead_writers_are_removed_live_ones_kept) {
+BOOST_AUTO_TEST_CASE(
+    partial_copies_of_dead_writers_are_removed_live_ones_kept,
+    *posix_host_only("the test holds a flock, which a Windows process cannot see")) {
   HostEnv env;
   BOOST_REQUIRE(env.cli({"queues"}).exit_code == 0);  // creates the store
   fs::path tmp = fs::path(env.db() + "-blobs") / "tmp";

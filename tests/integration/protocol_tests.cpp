@@ -337,8 +337,10 @@ BOOST_AUTO_TEST_CASE(logs_never_reach_the_protocol_stream) {
   auto mode = [](const std::filesystem::path& p) {
     return static_cast<unsigned>(std::filesystem::status(p).permissions() & perms::all);
   };
-  BOOST_TEST(mode(log_file) == 0600u);
-  BOOST_TEST(mode(log_file.parent_path()) == 0700u);
+  if (!stoflow::testing::windows_host()) {  // no POSIX modes on Windows: see platform/files.h
+    BOOST_TEST(mode(log_file) == 0600u);
+    BOOST_TEST(mode(log_file.parent_path()) == 0700u);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

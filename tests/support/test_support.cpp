@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#ifndef _WIN32  // the Windows unit tests use the portable part only
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,15 +8,19 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#ifndef _WIN32
 extern char** environ;
+#endif
 
 namespace stoflow::testing {
 
@@ -23,9 +28,20 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 TempDir::TempDir() {
+#ifdef _WIN32
+  static std::mt19937_64 random{std::random_device{}()};
+  for (;;) {
+    fs::path candidate = fs::temp_directory_path() / ("stoflow-test-" + std::to_string(random()));
+    if (fs::create_directory(candidate)) {
+      path_ = candidate;
+      return;
+    }
+  }
+#else
   std::string pattern = (fs::temp_directory_path() / "stoflow-test-XXXXXX").string();
   if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   path_ = pattern;
+#endif
 }
 
 TempDir::~TempDir() {
@@ -96,8 +112,24 @@ fs::path write_product_file(const fs::path& dir, const json& products) {
 }
 
 fs::path host_binary() {
-  return STOFLOW_HOST_BIN;
+  const char* windows_exe = std::getenv("STOFLOW_TEST_HOST_BIN");
+  return windows_exe && *windows_exe ? fs::path(windows_exe) : fs::path(STOFLOW_HOST_BIN);
 }
+
+std::vector<std::string> host_command() {
+  std::vector<std::string> command;
+  const char* wrapper = std::getenv("STOFLOW_TEST_HOST_WRAPPER");
+  if (wrapper && *wrapper) command.emplace_back(wrapper);
+  command.push_back(host_binary().string());
+  return command;
+}
+
+bool windows_host() {
+  const char* windows_exe = std::getenv("STOFLOW_TEST_HOST_BIN");
+  return windows_exe && *windows_exe;
+}
+
+#ifndef _WIN32  // processes: the Linux test binaries only
 
 namespace {
 
@@ -175,7 +207,7 @@ CommandResult run_program(const std::vector<std::string>& argv,
 
 CommandResult run_host_cli(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env) {
-  std::vector<std::string> argv = {host_binary().string()};
+  std::vector<std::string> argv = host_command();
   argv.insert(argv.end(), args.begin(), args.end());
   return run_program(argv, env, true);
 }
@@ -188,7 +220,7 @@ HostProcess::HostProcess(std::map<std::string, std::string> env, std::vector<std
   stderr_path_ =
       fs::temp_directory_path() / ("stoflow-host-stderr-" + std::to_string(getpid()) + "-" +
                                    std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log");
-  std::vector<std::string> argv_strings = {host_binary().string()};
+  std::vector<std::string> argv_strings = host_command();
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   auto env_strings = merged_env(env);
   auto argv_c = c_strings(argv_strings);
@@ -365,5 +397,7 @@ int64_t HostProcess::peak_memory_kib() const {
   }
   return -1;
 }
+
+#endif  // _WIN32
 
 }  // namespace stoflow::testing

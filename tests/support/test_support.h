@@ -47,7 +47,14 @@ struct CommandResult {
   std::string err;
 };
 
+// The host under test: STOFLOW_HOST_BIN of the build, or STOFLOW_TEST_HOST_BIN
+// when set (the Windows run: build/windows/stoflow-host.exe).
 std::filesystem::path host_binary();
+// The command that starts it: the binary, preceded by STOFLOW_TEST_HOST_WRAPPER
+// when set (the Windows run: scripts/lib/wine-run).
+std::vector<std::string> host_command();
+// True in the Windows run (the host is an exe run through wine).
+bool windows_host();
 // Runs a program to its end. With inherit_environment false, `env` is its
 // whole environment (so nothing of the test runner's, such as
 // XDG_CONFIG_HOME, can leak in).

@@ -1,5 +1,9 @@
 #define BOOST_TEST_MODULE stoflow_unit
+#ifdef STOFLOW_BOOST_TEST_HEADER_ONLY
+#include <boost/test/included/unit_test.hpp>  // the Windows build: no Boost library for MinGW
+#else
 #include <boost/test/unit_test.hpp>
+#endif
 
 #include "util/log.h"
 

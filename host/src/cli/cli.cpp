@@ -9,6 +9,7 @@
 #include "cli/serve.h"
 #include "doctor/command.h"
 #include "install/command.h"
+#include "platform/files.h"
 #include "service/error_reply.h"
 #include "service/service.h"
 #include "util/errors.h"
@@ -249,7 +250,8 @@ int cmd_products(const Args& args, std::ostream& out) {
     }
     store::ImportOptions options;
     options.allow_outside_photos = args.flag("--allow-outside-photos");
-    auto result = service->import_products_file_detailed(args.words[2], options);
+    auto result =
+        service->import_products_file_detailed(platform::from_utf8(args.words[2]), options);
     if (args.flag("--json")) {
       out << json{{"ids", result.ids}, {"added", result.added}, {"updated", result.updated}}.dump()
           << "\n";

@@ -1,10 +1,10 @@
 #include "doctor/database_check.h"
 
 #include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 
+#include "platform/files.h"
 #include "store/database.h"
 #include "store/migrations.h"
 #include "util/paths.h"
@@ -26,7 +26,7 @@ constexpr int kMaxDamage = 5;
 class ReadOnlyConnection {
  public:
   explicit ReadOnlyConnection(const std::filesystem::path& path) {
-    int rc = sqlite3_open_v2(path.c_str(), &handle_, SQLITE_OPEN_READONLY, nullptr);
+    int rc = sqlite3_open_v2(platform::utf8(path).c_str(), &handle_, SQLITE_OPEN_READONLY, nullptr);
     if (rc != SQLITE_OK) {
       std::string message = handle_ ? sqlite3_errmsg(handle_) : sqlite3_errstr(rc);
       sqlite3_close(handle_);
@@ -95,9 +95,9 @@ void set_damaged(DatabaseResult& result, const std::string& detail) {
 }
 
 void check_mode(const std::filesystem::path& path, DatabaseResult& result) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return;
-  result.mode = info.st_mode & 07777;
+  auto mode = platform::file_mode(path);  // none on Windows: see platform/files.h
+  if (!mode) return;
+  result.mode = *mode;
   if (*result.mode != kPrivateMode) {
     result.problems.push_back(
         {"database_mode", "the database has mode " + format_mode(*result.mode) + ", expected 0600",

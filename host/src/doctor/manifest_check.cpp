@@ -1,7 +1,5 @@
 #include "doctor/manifest_check.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -12,6 +10,7 @@
 
 #include "doctor/self_exe.h"
 #include "messaging/origins.h"
+#include "platform/files.h"
 
 namespace stoflow::doctor {
 
@@ -104,7 +103,7 @@ void check_executable(const std::filesystem::path& host, const std::filesystem::
     findings.reinstall("host_missing", points + " which does not exist");
   } else if (!std::filesystem::is_regular_file(status)) {
     findings.reinstall("host_not_file", points + " which is not a regular file");
-  } else if (::access(host.c_str(), X_OK) != 0) {
+  } else if (!platform::is_executable(host)) {
     findings.reinstall("host_not_executable", points + " which is not executable",
                        "chmod 755 " + shell_quote(host.string()) + ", or ");
   } else {

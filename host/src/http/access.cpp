@@ -1,12 +1,12 @@
 #include "http/access.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <stdexcept>
 
+#include "platform/files.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/paths.h"
@@ -63,12 +63,12 @@ std::string load_or_create_token(const fs::path& path) {
   }
   ensure_private_dir(path.parent_path());
   std::string token = random_hex(32);
-  fs::path temp = path.string() + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  fs::path temp = with_suffix(path, ".tmp");
+  int fd = platform::open_file(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + temp.string());
   std::string line = token + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-            ::fsync(fd) == 0;
+            platform::sync(fd) == 0;
   ::close(fd);
   if (!ok) throw std::runtime_error("cannot write " + temp.string());
   fs::rename(temp, path);
@@ -147,7 +147,7 @@ std::string write_login_code(const fs::path& dir) {
   ensure_private_dir(dir);
   std::string code = random_hex(24);
   fs::path file = dir / code;
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = platform::open_file(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + file.string());
   ::close(fd);
   return code;

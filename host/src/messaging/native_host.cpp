@@ -1,20 +1,15 @@
 #include "messaging/native_host.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <set>
 
-#include "messaging/change_watcher.h"
 #include "messaging/framing.h"
 #include "messaging/rpc.h"
+#include "platform/host_io.h"
+#include "store/database.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -24,31 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-int g_signal_pipe[2] = {-1, -1};
-volatile sig_atomic_t g_stop_requested = 0;
-
-void on_signal(int) {
-  int saved = errno;
-  g_stop_requested = 1;
-  char byte = 1;
-  [[maybe_unused]] auto ignored = ::write(g_signal_pipe[1], &byte, 1);
-  errno = saved;
-}
-
-void install_signal_handlers() {
-  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    throw std::runtime_error("cannot create the signal pipe");
-  }
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);
-  // A browser that goes away closes the pipe: write() then reports EPIPE.
-  signal(SIGPIPE, SIG_IGN);
-}
-
 constexpr int kForeignLeaseCheckMs = 1000;
 constexpr int kFallbackChangeCheckMs = 2000;
 constexpr size_t kReadChunk = 256 * 1024;
@@ -56,10 +26,7 @@ constexpr size_t kReadChunk = 256 * 1024;
 }  // namespace
 
 int take_over_stdout() {
-  int private_out = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-  if (private_out < 0) throw std::runtime_error("cannot duplicate stdout");
-  ::dup2(STDERR_FILENO, STDOUT_FILENO);
-  return private_out;
+  return platform::take_over_stdout();
 }
 
 class NativeHost::Impl {
@@ -69,7 +36,7 @@ class NativeHost::Impl {
         owner_(store::owners_dir_for(service.db_path())),
         rpc_(service, {owner_.id(), client}),
         io_(io),
-        watcher_(service.db_path()) {}
+        events_(io.in_fd, store::commit_signal_path(service.db_path())) {}
 
   int run();
 
@@ -90,7 +57,7 @@ class NativeHost::Impl {
   store::LeaseOwner owner_;
   RpcHandler rpc_;
   NativeHostIo io_;
-  ChangeWatcher watcher_;
+  platform::HostEvents events_;
   FrameDecoder decoder_;
   std::set<std::string> announced_;
   bool running_ = true;
@@ -110,8 +77,8 @@ bool NativeHost::Impl::send(const json& message) {
   return send_wire(to_wire(message));
 }
 
-// The header and the message go out in one writev: no copy of the message
-// into a frame.
+// The header and the message go out in one write (a writev on POSIX): no
+// copy of the message into a frame.
 bool NativeHost::Impl::send_wire(std::string_view wire) {
   if (wire.size() > kMaxOutgoingFrame) {
     // Too large for the browser: say so in a frame that fits. Every message
@@ -125,28 +92,10 @@ bool NativeHost::Impl::send_wire(std::string_view wire) {
   uint32_t length = static_cast<uint32_t>(wire.size());
   char header[sizeof length];
   std::memcpy(header, &length, sizeof length);
-  iovec parts[2] = {{header, sizeof header}, {const_cast<char*>(wire.data()), wire.size()}};
-  iovec* part = parts;
-  int count = 2;
-  while (count > 0) {
-    ssize_t n = ::writev(io_.out_fd, part, count);
-    // A browser that stopped reading must not keep us from honouring SIGTERM.
-    if (n < 0 && errno == EINTR && !g_stop_requested) continue;
-    if (n <= 0) {
-      output_broken_ = true;
-      running_ = false;
-      return false;
-    }
-    auto done = static_cast<size_t>(n);
-    while (count > 0 && done >= part->iov_len) {
-      done -= part->iov_len;
-      ++part;
-      --count;
-    }
-    if (count > 0) {
-      part->iov_base = static_cast<char*>(part->iov_base) + done;
-      part->iov_len -= done;
-    }
+  if (!platform::write_all(io_.out_fd, std::string_view(header, sizeof header), wire)) {
+    output_broken_ = true;
+    running_ = false;
+    return false;
   }
   return true;
 }
@@ -180,9 +129,9 @@ void NativeHost::Impl::handle_frames() {
 // Returns false at end of input.
 bool NativeHost::Impl::read_input() {
   std::string chunk(kReadChunk, '\0');
-  ssize_t n = ::read(io_.in_fd, chunk.data(), chunk.size());
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-  if (n <= 0) {
+  int64_t n = events_.read_input(chunk.data(), chunk.size());
+  if (n < 0) return true;
+  if (n == 0) {
     if (decoder_.mid_frame()) {
       send(rpc_error(nullptr, ErrorCode::kParseError,
                      "input ended inside a frame: truncated length or message"));
@@ -235,7 +184,7 @@ int NativeHost::Impl::poll_timeout_ms() {
   if (dispatch_.foreign_leases) {
     wait = std::min<int64_t>(wait, std::max<int64_t>(0, next_foreign_check_ - now));
   }
-  if (watcher_.fd() < 0) wait = std::min<int64_t>(wait, kFallbackChangeCheckMs);
+  if (!events_.watching()) wait = std::min<int64_t>(wait, kFallbackChangeCheckMs);
   return static_cast<int>(std::min<int64_t>(wait + 5, 60 * 60 * 1000));
 }
 
@@ -245,29 +194,8 @@ void NativeHost::Impl::shutdown(const std::string& why) {
             " lease(s)");
 }
 
-namespace {
-
-// Chrome reads a native host's pipe 4 KiB at a time, a megabyte in 20 to 90
-// ms here. In the default 64 KiB pipe a host writing a photo's chunks back to
-// back stays blocked until the browser has nearly read a reply, and the browser
-// may then wait while the host reads and encodes the next one. 256 KiB holds a
-// whole reply of the extension's 128 KiB chunks, so the host goes on to the
-// next one at once. A pipe the kernel will not grow (the user's pipe budget
-// spent), or an output that is no pipe, is left as it is.
-void grow_output_pipe(int fd) {
-#ifdef F_SETPIPE_SZ
-  constexpr int kPipeBytes = 256 * 1024;
-  if (::fcntl(fd, F_GETPIPE_SZ) < kPipeBytes) (void)::fcntl(fd, F_SETPIPE_SZ, kPipeBytes);
-#else
-  (void)fd;
-#endif
-}
-
-}  // namespace
-
 int NativeHost::Impl::run() {
-  install_signal_handlers();
-  grow_output_pipe(io_.out_fd);
+  platform::grow_output_pipe(io_.out_fd);
   log::info("native host serving " + service_.db_path().string() + " as " + owner_.id());
   // A host that died holding leases is recovered now, not at lease expiry.
   next_foreign_check_ = 0;
@@ -290,28 +218,23 @@ int NativeHost::Impl::run() {
       }
     }
     if (!running_) break;
-    pollfd fds[3] = {
-        {io_.in_fd, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}, {watcher_.fd(), POLLIN, 0}};
-    int count = watcher_.fd() >= 0 ? 3 : 2;
-    int ready = ::poll(fds, static_cast<nfds_t>(count), poll_timeout_ms());
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) {
-      stop_reason = std::string("poll failed: ") + strerror(errno);
+    auto wake = events_.wait(poll_timeout_ms());
+    if (!wake.failure.empty()) {
+      stop_reason = wake.failure;
       break;
     }
-    if (fds[1].revents & POLLIN) {
+    if (wake.stop) {
       stop_reason = "signal";
       break;
     }
-    if (ready == 0) dirty = true;  // a deadline, or the timer that stands in for the watch
-    if (count == 3 && (fds[2].revents & POLLIN)) {
-      watcher_.drain();
+    if (wake.timeout) dirty = true;  // a deadline, or the timer that stands in for the watch
+    if (wake.changed) {
       int64_t version = service_.db().data_version();
       if (version != seen_version) dirty = true;
       seen_version = version;
     }
-    if (fds[0].revents & POLLNVAL) break;  // stdin is not a usable descriptor: nothing to serve
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    if (wake.input_bad) break;  // stdin is not a usable descriptor: nothing to serve
+    if (wake.input) {
       try {
         if (!read_input()) break;
       } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/files.h"
 #include "service/params.h"
 #include "store/lease_owner.h"
 #include "store/migrations.h"
@@ -93,7 +94,7 @@ Service::Service(const Config& config)
     : config_(config), registry_(workflow::Registry::with_builtin_platforms()) {
   db_ = std::make_unique<store::Database>(config_.db_path);
   store::migrate(*db_);
-  blobs_ = std::make_unique<store::BlobStore>(config_.db_path.string() + "-blobs");
+  blobs_ = std::make_unique<store::BlobStore>(with_suffix(config_.db_path, "-blobs"));
   products_ = std::make_unique<store::ProductStore>(*db_, *blobs_);
   fetcher_ =
       std::make_unique<fetch::UrlPhotoFetcher>(*blobs_, fetch::FetchLimits::from_environment());
@@ -151,7 +152,7 @@ namespace {
 // descriptor: a FIFO or a device named as the catalogue must not hang the
 // command or feed it endless bytes.
 std::string read_catalogue(const fs::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = platform::open_file(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw not_found("cannot open " + file.string() + ": " + std::strerror(errno));
   UniqueFd closer(fd);
   struct stat st {};

@@ -1,7 +1,6 @@
 #include "store/blob_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <ctime>
 #include <system_error>
 
+#include "platform/files.h"
 #include "util/crypto.h"
 #include "util/errors.h"
 #include "util/log.h"
@@ -46,9 +46,9 @@ void write_all(int fd, const char* data, size_t size, const fs::path& where) {
 std::string hash_fd(int fd, const fs::path& path) {
   Sha256 hash;
   std::array<char, kChunk> buffer{};
-  off_t offset = 0;
+  int64_t offset = 0;
   for (;;) {
-    ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    int64_t n = platform::read_at(fd, buffer.data(), buffer.size(), offset);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::runtime_error(os_error("cannot read back", path, errno));
     if (n == 0) break;
@@ -59,8 +59,8 @@ std::string hash_fd(int fd, const fs::path& path) {
 }
 
 void fsync_dir(const fs::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() >= 0) ::fsync(fd.get());
+  UniqueFd fd(platform::open_file(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) platform::sync(fd.get());
 }
 
 AppError not_an_image(const std::string& what) {
@@ -93,13 +93,9 @@ class BlobStore::TempFile {
   explicit TempFile(const fs::path& dir) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       path_ = dir / random_hex(12);
-      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      fd_ = platform::open_file(path_, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (fd_ < 0) throw std::runtime_error(os_error("cannot create", path_, errno));
-      int locked = 0;
-      do {
-        locked = ::flock(fd_, LOCK_EX);
-      } while (locked != 0 && errno == EINTR);
-      if (locked != 0) {
+      if (!platform::lock(fd_)) {
         int err = errno;
         discard();
         throw std::runtime_error(os_error("cannot lock", path_, err));
@@ -107,8 +103,7 @@ class BlobStore::TempFile {
       // A cleaner may have locked and removed the file between its creation
       // and our lock; the descriptor then points at an unlinked file, and the
       // copy would be lost at the rename. Start again under a new name.
-      struct stat st {};
-      if (::fstat(fd_, &st) == 0 && st.st_nlink > 0) return;
+      if (platform::what_is_named(path_, fd_) == platform::Named::kThisFile) return;
       ::close(fd_);
       fd_ = -1;
     }
@@ -128,7 +123,10 @@ class BlobStore::TempFile {
   void discard() {
     if (fd_ < 0) return;
     // Removed before the descriptor (and so the lock) is let go.
-    if (named_) ::unlink(path_.c_str());
+    if (named_) {
+      std::error_code ec;
+      fs::remove(path_, ec);
+    }
     ::close(fd_);
     fd_ = -1;
   }
@@ -170,22 +168,20 @@ void BlobStore::remove_abandoned_temp_files() {
   int removed = 0;
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const fs::path path = it->path();
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    UniqueFd fd(platform::open_file(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) continue;
     struct stat opened {};
     if (::fstat(fd.get(), &opened) != 0 || !S_ISREG(opened.st_mode)) continue;
     if (std::time(nullptr) - opened.st_mtime < kAbandonedTempAge.count()) continue;
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // its writer is alive
+    if (!platform::try_lock(fd.get())) continue;  // its writer is alive
     // Still the file we locked under that name, not one renamed there since.
-    struct stat named {};
-    if (::lstat(path.c_str(), &named) != 0 || named.st_ino != opened.st_ino ||
-        named.st_dev != opened.st_dev) {
-      continue;
-    }
-    if (::unlink(path.c_str()) == 0) {
+    if (platform::what_is_named(path, fd.get()) != platform::Named::kThisFile) continue;
+    std::error_code removal;
+    if (fs::remove(path, removal)) {
       ++removed;
-    } else {
-      log::warn(os_error("cannot remove the abandoned partial copy", path, errno));
+    } else if (removal) {
+      log::warn("cannot remove the abandoned partial copy " + path.string() + ": " +
+                removal.message());
     }
   }
   if (removed > 0) {
@@ -208,7 +204,7 @@ StoredBlob BlobStore::put_file(const fs::path& source) {
   std::string what = "photo " + source.string();
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
   // forever. put_fd then refuses anything that is not a regular file.
-  UniqueFd in(::open(source.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd in(platform::open_file(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0) {
     throw AppError(ErrorCode::kNotFound, what + " cannot be opened: " + std::strerror(errno));
   }
@@ -253,7 +249,7 @@ StoredBlob BlobStore::put_fd(int fd, const std::string& what) {
   // that will be uploaded to a marketplace under the seller's account.
   std::string content_type = sniff_image_type(head);
   if (content_type.empty()) throw not_an_image(what);
-  if (::fsync(temp.fd()) != 0)
+  if (platform::sync(temp.fd()) != 0)
     throw std::runtime_error(os_error("cannot sync", temp.path(), errno));
 
   std::string sha = hash.hex_digest();
@@ -273,7 +269,7 @@ StoredBlob BlobStore::put_bytes(std::string_view bytes) {
   if (content_type.empty()) throw not_an_image("the downloaded file");
   TempFile temp(root_ / "tmp");
   write_all(temp.fd(), bytes.data(), bytes.size(), temp.path());
-  if (::fsync(temp.fd()) != 0)
+  if (platform::sync(temp.fd()) != 0)
     throw std::runtime_error(os_error("cannot sync", temp.path(), errno));
   return commit_temp(temp, sha256_hex(bytes), static_cast<int64_t>(bytes.size()), content_type);
 }
@@ -290,10 +286,12 @@ StoredBlob BlobStore::commit_temp(TempFile& temp, const std::string& sha256, int
     // Already stored: content addressing dedupes. TempFile removes the copy.
     return {sha256, size, content_type};
   }
-  if (::rename(temp.path().c_str(), final_path.c_str()) != 0) {
-    throw std::runtime_error("cannot store blob " + sha256 + ": " +
-                             os_error("cannot rename", temp.path(), errno) + " to " +
-                             final_path.string());
+  // Replaces a file of the wrong size left there (rename(2); MoveFileExW on Windows).
+  fs::rename(temp.path(), final_path, ec);
+  if (ec) {
+    throw std::runtime_error("cannot store blob " + sha256 + ": cannot rename " +
+                             temp.path().string() + " to " + final_path.string() + ": " +
+                             ec.message());
   }
   temp.gone();
   fsync_dir(final_path.parent_path());
@@ -304,12 +302,12 @@ int64_t BlobStore::read(std::string_view sha256, int64_t offset, int64_t length,
                         std::string& out) const {
   if (!is_sha256_hex(sha256)) throw invalid_params("blob must be a lowercase SHA-256 hex digest");
   fs::path path = path_for(sha256);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(platform::open_file(path, O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) throw not_found("blob " + std::string(sha256) + " is not stored");
     throw std::runtime_error(os_error("cannot open blob", path, errno));
   }
-  off_t total = ::lseek(fd.get(), 0, SEEK_END);
+  int64_t total = platform::size_of(fd.get());
   if (total < 0) throw std::runtime_error(os_error("cannot size blob", path, errno));
   out.clear();
   if (offset >= total) return total;
@@ -317,8 +315,8 @@ int64_t BlobStore::read(std::string_view sha256, int64_t offset, int64_t length,
   out.resize(static_cast<size_t>(wanted));
   int64_t done = 0;
   while (done < wanted) {
-    ssize_t n =
-        ::pread(fd.get(), out.data() + done, static_cast<size_t>(wanted - done), offset + done);
+    int64_t n = platform::read_at(fd.get(), out.data() + done, static_cast<size_t>(wanted - done),
+                                  offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw std::runtime_error(os_error("cannot read blob", path, errno));
     if (n == 0) throw std::runtime_error("blob " + path.string() + " ended early (truncated?)");

@@ -1,12 +1,12 @@
 #include "store/database.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "platform/files.h"
 #include "util/log.h"
 #include "util/paths.h"
 
@@ -39,7 +39,7 @@ void check(sqlite3* db, int rc, std::string_view what) {
 // it, and another process could then delete the live WAL (SQLite's "How To
 // Corrupt An SQLite Database File", section 2.2). chmod works on the path.
 void create_private_file(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = platform::open_file(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd >= 0) {
     ::close(fd);  // new: no connection can hold a lock on it yet
     return;
@@ -47,8 +47,7 @@ void create_private_file(const std::filesystem::path& path) {
   if (errno != EEXIST) {
     throw DatabaseError("cannot create " + path.string() + ": " + std::strerror(errno));
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(path.c_str(), 0600);
+  platform::make_private_file(path);
 }
 
 }  // namespace
@@ -180,7 +179,8 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
   ensure_private_dir(path.parent_path());
   create_private_file(path);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
+  // SQLite takes UTF-8 names on every platform (wide ones at the Windows API).
+  if (sqlite3_open_v2(platform::utf8(path).c_str(), &handle_, flags, nullptr) != SQLITE_OK) {
     std::string message = handle_ ? sqlite3_errmsg(handle_) : "out of memory";
     sqlite3_close(handle_);
     throw DatabaseError("cannot open " + path.string() + ": " + message);
@@ -202,7 +202,7 @@ Database::Database(const std::filesystem::path& path) : path_(path) {
     throw;
   }
   auto signal = commit_signal_path(path);
-  commit_signal_fd_ = ::open(signal.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  commit_signal_fd_ = platform::open_file(signal, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (commit_signal_fd_ < 0) {
     log::warn("cannot open " + signal.string() +
               ": other processes will see this one's changes only on their timer");
@@ -221,7 +221,7 @@ Database::~Database() {
 
 int Database::after_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
   auto* database = static_cast<Database*>(self);
-  if (database->commit_signal_fd_ >= 0) ::futimens(database->commit_signal_fd_, nullptr);
+  if (database->commit_signal_fd_ >= 0) platform::touch(database->commit_signal_fd_);
   // SQLite's default: checkpoint once the WAL holds 1000 pages.
   if (wal_pages >= 1000)
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -268,7 +268,7 @@ int64_t Database::data_version() {
 }
 
 std::filesystem::path commit_signal_path(const std::filesystem::path& db_path) {
-  return db_path.string() + "-commits";
+  return with_suffix(db_path, "-commits");
 }
 
 void Database::exec_script(const std::string& sql) {

@@ -1,14 +1,13 @@
 #include "store/lease_owner.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
+#include "platform/files.h"
 #include "util/crypto.h"
 #include "util/log.h"
 #include "util/paths.h"
@@ -59,38 +58,31 @@ fs::path lock_path(const fs::path& dir, const std::string& owner) {
   return dir / (owner + kSuffix);
 }
 
-enum class Name { kThisFile, kNothing, kOtherFile };
-
-// What `path` leads to now, compared with the file open as `fd`.
-Name what_is_named(const fs::path& path, int fd) {
-  struct stat held {};
-  struct stat named {};
-  if (::fstat(fd, &held) != 0) return Name::kOtherFile;
-  if (::lstat(path.c_str(), &named) != 0)
-    return errno == ENOENT ? Name::kNothing : Name::kOtherFile;
-  bool same = held.st_dev == named.st_dev && held.st_ino == named.st_ino;
-  return same ? Name::kThisFile : Name::kOtherFile;
-}
+using platform::Named;
+using platform::what_is_named;
 
 enum class Holder { kAlive, kGone };
 
 // Tells whether a process holds the lock of `path`, and removes the file when
 // none does (see the protocol above).
 Holder test_and_reap(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  int fd = platform::open_file(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return errno == ENOENT ? Holder::kGone : Holder::kAlive;
   Holder holder = Holder::kAlive;
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+  if (platform::try_lock(fd)) {
     // Nobody holds it: its owner is dead (the kernel drops a dead process's
     // locks), or has not locked it yet and will start over once it sees it gone.
     switch (what_is_named(path, fd)) {
-      case Name::kThisFile:
-        if (::unlink(path.c_str()) == 0 || errno == ENOENT) holder = Holder::kGone;
+      case Named::kThisFile: {
+        std::error_code ec;
+        fs::remove(path, ec);  // no error when already gone
+        if (!ec) holder = Holder::kGone;
         break;
-      case Name::kNothing:
+      }
+      case Named::kNothing:
         holder = Holder::kGone;  // removed meanwhile by another sweeper
         break;
-      case Name::kOtherFile:
+      case Named::kOtherFile:
         break;  // not the file we locked: leave it to whoever holds it
     }
   }
@@ -101,7 +93,7 @@ Holder test_and_reap(const fs::path& path) {
 }  // namespace
 
 fs::path owners_dir_for(const fs::path& db_path) {
-  return db_path.string() + "-owners";
+  return with_suffix(db_path, "-owners");
 }
 
 LeaseOwner::LeaseOwner(fs::path dir) : dir_(std::move(dir)) {
@@ -109,14 +101,14 @@ LeaseOwner::LeaseOwner(fs::path dir) : dir_(std::move(dir)) {
   // A handful of tries is plenty: a sweep catches a file only in the few
   // instructions between its open() and flock().
   for (int attempt = 0; attempt < 32; ++attempt) {
-    id_ = "p" + std::to_string(::getpid()) + "-" + random_hex(6);
+    id_ = "p" + std::to_string(platform::process_id()) + "-" + random_hex(6);
     fs::path path = lock_path(dir_, id_);
-    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = platform::open_file(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) {
       throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
     }
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && what_is_named(path, fd) == Name::kThisFile) {
+    if (platform::try_lock(fd) && what_is_named(path, fd) == Named::kThisFile) {
       fd_ = fd;
       return;
     }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <set>
 
+#include "platform/files.h"
 #include "util/clock.h"
 #include "util/errors.h"
 #include "util/unique_fd.h"
@@ -178,22 +179,6 @@ bool is_within(const fs::path& path, const fs::path& dir) {
 
 // Where an opened file really is, as the kernel tracks it; nullopt where the
 // system cannot tell (then the check made on the name before opening stands).
-std::optional<fs::path> opened_path(int fd) {
-#if defined(__linux__)
-  std::error_code ec;
-  fs::path path = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
-  if (ec) return std::nullopt;
-  return path;
-#elif defined(F_GETPATH)
-  char path[PATH_MAX];
-  if (::fcntl(fd, F_GETPATH, path) != 0) return std::nullopt;
-  return fs::path(path);
-#else
-  (void)fd;
-  return std::nullopt;
-#endif
-}
-
 std::string outside(const fs::path& folder) {
   return "outside the catalogue's folder " + folder.string() +
          "; photos must be in that folder or below it (pass --allow-outside-photos to import "
@@ -218,7 +203,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
     throw AppError(ErrorCode::kNotFound, "the catalogue's folder " + base_dir.string() +
                                              " cannot be read: " + ec.message());
   }
-  fs::path given(source);
+  fs::path given = platform::from_utf8(source);  // a JSON string: UTF-8
   fs::path path = given.is_absolute() ? given : folder / given;
   // By the name first ("../x.png", "/etc/x"), for the plainer message.
   fs::path named = path.lexically_normal();
@@ -238,7 +223,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
     throw invalid_params(what + " leads to " + real.string() + " through a symbolic link, " +
                          outside(folder));
   }
-  int fd = ::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  int fd = platform::open_file(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) {
       throw invalid_params(what + " changed while it was imported: " + real.string() +
@@ -249,7 +234,7 @@ StoredBlob copy_local_photo(BlobStore& blobs, const std::string& source, const f
   }
   UniqueFd opened(fd);
   if (!options.allow_outside_photos) {
-    if (auto now = opened_path(fd); now && !is_within(*now, folder)) {
+    if (auto now = platform::opened_path(fd); now && !is_within(*now, folder)) {
       throw invalid_params(what + " changed while it was imported: it now leads to " +
                            now->string() + ", " + outside(folder));
     }
@@ -285,7 +270,7 @@ ProductImage store_image(BlobStore& blobs, const std::string& source,
         throw invalid_params(what + " is a local path; only http(s) photo URLs are accepted here");
       }
       blob = copy_local_photo(blobs, source, *base_dir, options, what);
-      filename = fs::path(source).filename().string();
+      filename = platform::utf8(platform::from_utf8(source).filename());
     }
   } catch (const AppError& e) {
     throw AppError(e.code(), product_label(draft, index) + ": " + e.what(),

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <system_error>
 
+#include "platform/files.h"
 #include "util/clock.h"
 #include "util/paths.h"
 
@@ -48,7 +49,7 @@ void open_file(State& s) {
   } catch (const std::exception&) {
     return;  // logging to stderr still works
   }
-  int fd = ::open(s.options.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = platform::open_file(s.options.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return;
   off_t size = ::lseek(fd, 0, SEEK_END);
   s.file = ::fdopen(fd, "a");
@@ -67,11 +68,11 @@ void rotate(State& s) {
   std::error_code ec;
   const auto& base = s.options.file;
   for (int i = s.options.kept_files - 1; i >= 1; --i) {
-    auto from = base.string() + "." + std::to_string(i);
-    auto to = base.string() + "." + std::to_string(i + 1);
+    auto from = with_suffix(base, "." + std::to_string(i));
+    auto to = with_suffix(base, "." + std::to_string(i + 1));
     std::filesystem::rename(from, to, ec);
   }
-  std::filesystem::rename(base, base.string() + ".1", ec);
+  std::filesystem::rename(base, with_suffix(base, ".1"), ec);
   open_file(s);
 }
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace stoflow {
 
@@ -15,6 +16,12 @@ std::filesystem::path default_data_dir();
 std::filesystem::path resolve_db_path(const std::optional<std::string>& cli_db);
 
 // Creates the directory (and parents) with owner-only permissions.
+// `path` with `suffix` appended to its last component ("stoflow.db" +
+// "-blobs"). Never path.string() + suffix: on Windows string() and the
+// path's constructor convert through different code pages, and a folder
+// named "Hélène" would come back as another one.
+std::filesystem::path with_suffix(const std::filesystem::path& path, std::string_view suffix);
+
 void ensure_private_dir(const std::filesystem::path& dir);
 
 std::optional<std::string> env(const char* name);
