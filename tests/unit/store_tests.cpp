@@ -603,6 +603,12 @@ BOOST_AUTO_TEST_CASE(migration_7_keeps_the_rows_of_version_6) {
     db.exec(
         "INSERT INTO products (title, price_cents, created_at, updated_at)"
         " VALUES ('Old coat', 1500, 'x', 'x')");
+    // Imports before version 7 kept sku and quantity among the seller's own fields.
+    db.exec(
+        "INSERT INTO products (title, price_cents, attributes, created_at, updated_at) VALUES"
+        " ('Hat', 1, '{\"sku\": \"H-1\", \"quantity\": 3, \"notes\": 1}', 'x', 'x'),"
+        " ('Hat again', 1, '{\"sku\": \"H-1\"}', 'x', 'x'),"
+        " ('Odd', 1, '{\"sku\": 12, \"quantity\": -2}', 'x', 'x')");
     db.exec(
         "INSERT INTO listings (product_id, platform, status, created_at, updated_at)"
         " VALUES (1, 'vinted', 'published', 'x', 'x')");
@@ -616,6 +622,18 @@ BOOST_AUTO_TEST_CASE(migration_7_keeps_the_rows_of_version_6) {
   BOOST_TEST(q.int64(1) == 1500);
   BOOST_TEST(q.int64(2) == 1);
   BOOST_TEST(q.int64(3) == 1);
+  auto moved = db.query("SELECT sku, quantity, attributes FROM products WHERE id = 2");
+  BOOST_REQUIRE(moved.step());
+  BOOST_TEST(moved.text(0) == "H-1");
+  BOOST_TEST(moved.int64(1) == 3);
+  BOOST_TEST(json::parse(moved.text(2)) == json({{"notes", 1}}));
+  auto kept = db.query("SELECT sku IS NULL, quantity, attributes FROM products WHERE id > 2");
+  BOOST_REQUIRE(kept.step());
+  BOOST_TEST(kept.int64(0) == 1);  // the oldest product has H-1
+  BOOST_TEST(json::parse(kept.text(2))["sku"] == "H-1");
+  BOOST_REQUIRE(kept.step());
+  BOOST_TEST(kept.int64(1) == 1);
+  BOOST_TEST(json::parse(kept.text(2))["sku"] == 12);
   auto l = db.query("SELECT status, out_of_date FROM listings");
   BOOST_REQUIRE(l.step());
   BOOST_TEST(l.text(0) == "published");
