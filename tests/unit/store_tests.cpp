@@ -150,8 +150,9 @@ BOOST_AUTO_TEST_CASE(schema_rows_no_host_writes_are_damage_not_a_version) {
   }
   // A newer host's rows past ours, without a gap below, are a version.
   store::Transaction tx(db);
-  db.exec("INSERT INTO schema_migrations VALUES (7, 'future', 'x')");
-  BOOST_TEST(store::recorded_schema_version(db.handle()) == 7);
+  int future = store::latest_schema_version() + 1;
+  db.exec("INSERT INTO schema_migrations VALUES (?, 'future', 'x')", future);
+  BOOST_TEST(store::recorded_schema_version(db.handle()) == future);
 }
 
 // .dump salvages a damaged database without the rows of a damaged schema_migrations: the tables
@@ -394,10 +395,8 @@ BOOST_FIXTURE_TEST_CASE(the_sellers_own_fields_are_kept_and_shown_back, Fixture)
   json product = testing::vinted_product("Scarf", {});
   product["sku"] = "SC-104";
   product["notes"] = json{{"shelf", 3}};
-  product["id"] = 999;  // from an export: the store assigns its own
-  product["created_at"] = "2020-01-01T00:00:00Z";
+  product["created_at"] = "2020-01-01T00:00:00Z";  // from an export: the store sets its own
   int64_t id = service.import_products(json::array({product}), dir.path())[0];
-  BOOST_TEST(id != 999);
   json shown = store::to_json(service.products().get(id));
   BOOST_TEST(shown["id"] == id);
   BOOST_TEST(shown["sku"] == "SC-104");
@@ -450,6 +449,203 @@ BOOST_FIXTURE_TEST_CASE(a_photo_is_typed_by_its_bytes_never_by_its_name, Fixture
   auto count = service.db().query("SELECT COUNT(*) FROM products");
   count.step();
   BOOST_TEST(count.int64(0) == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(product_update_suite)
+
+struct UpdateFixture {
+  TempDir dir;
+  service::Service service{service::Config::from_environment(dir / "s.db")};
+
+  int64_t add(const std::string& title, const json& extra = json::object()) {
+    json product = testing::vinted_product(title, {});
+    product.update(extra);
+    return service.import_products(json::array({product}), dir.path())[0];
+  }
+  int64_t count(const std::string& sql) {
+    auto q = service.db().query(sql);
+    q.step();
+    return q.int64(0);
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(only_the_given_fields_change, UpdateFixture) {
+  int64_t id = add("Coat", {{"sku", "COAT-1"}, {"quantity", 2}});
+  auto before = service.products().get(id);
+  BOOST_TEST(before.quantity == 2);
+  BOOST_TEST(before.sku.value_or("") == "COAT-1");
+  store::ProductChanges changes;
+  changes.price_cents = 4200;
+  changes.quantity = 0;
+  auto result = service.products().update(id, changes, std::nullopt, nullptr);
+  BOOST_TEST(result.product.price_cents == 4200);
+  BOOST_TEST(result.product.quantity == 0);
+  BOOST_TEST(result.product.title == "Coat");
+  BOOST_TEST(result.product.description == before.description);
+  BOOST_TEST(result.product.sku.value_or("") == "COAT-1");
+  BOOST_TEST(result.product.attributes == before.attributes);
+  BOOST_TEST(result.product.updated_at >= before.updated_at);
+  BOOST_TEST(result.listings_out_of_date.empty());
+  json shown = store::to_json(result.product);
+  BOOST_TEST(shown["quantity"] == 0);
+  BOOST_TEST(shown["sku"] == "COAT-1");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_published_listing_is_marked_out_of_date, UpdateFixture) {
+  int64_t id = add("Coat");
+  service.db().exec(
+      "INSERT INTO listings (product_id, platform, status, created_at, updated_at, published_at)"
+      " VALUES (?, 'vinted', 'published', 'x', 'x', 'x'), (?, 'ebay', 'failed', 'x', 'x', NULL)",
+      id, id);
+  auto result = service.products().update(id, store::parse_changes({{"title", "Coat, navy"}}),
+                                          std::nullopt, nullptr);
+  BOOST_REQUIRE(result.listings_out_of_date.size() == 1);
+  BOOST_TEST(result.listings_out_of_date[0].platform == "vinted");
+  BOOST_TEST(count("SELECT COUNT(*) FROM listings WHERE out_of_date = 1 AND platform = 'vinted'") ==
+             1);
+  BOOST_TEST(count("SELECT COUNT(*) FROM listings WHERE out_of_date = 1") == 1);
+  json listed = service.invoke("listings.list", {{"product_id", id}}, {});
+  BOOST_TEST(listed[0]["out_of_date"] == true);
+  BOOST_TEST(listed[1]["out_of_date"] == false);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_changes_are_named_and_change_nothing, UpdateFixture) {
+  int64_t id = add("Coat", {{"sku", "COAT-1"}});
+  int64_t other = add("Hat", {{"sku", "HAT-1"}});
+  auto refuse = [&](const json& fields, const std::string& why) {
+    try {
+      service.products().update(other, store::parse_changes(fields), std::nullopt, nullptr);
+      BOOST_ERROR("accepted " + fields.dump());
+    } catch (const AppError& e) {
+      BOOST_TEST(std::string(e.what()).find(why) != std::string::npos, e.what());
+    }
+  };
+  refuse({{"quantity", -1}}, "\"quantity\"");
+  refuse({{"quantity", 10001}}, "\"quantity\"");
+  refuse({{"price_cents", "12"}}, "\"price_cents\"");
+  refuse({{"title", ""}}, "\"title\"");
+  refuse({{"sku", ""}}, "\"sku\"");
+  refuse({{"sku", std::string(101, 'x')}}, "\"sku\"");
+  refuse({{"sku", "COAT-1"}}, "belongs to product " + std::to_string(id));
+  refuse({{"colour", "red"}}, "\"colour\"");
+  refuse({{"vinted", 3}}, "\"vinted\"");
+  BOOST_CHECK_THROW(
+      service.products().update(999, store::parse_changes({{"title", "x"}}), std::nullopt, nullptr),
+      AppError);
+  BOOST_TEST(service.products().get(other).sku.value_or("") == "HAT-1");
+  BOOST_TEST(service.products().get(other).title == "Hat");
+}
+
+BOOST_FIXTURE_TEST_CASE(import_updates_by_id_and_by_sku, UpdateFixture) {
+  int64_t by_id = add("Coat");
+  int64_t by_sku = add("Hat", {{"sku", "HAT-1"}});
+  json exported = store::to_json(service.products().get(by_id));
+  exported["price_cents"] = 999;
+  json hat = testing::vinted_product("Hat, red", {});
+  hat["sku"] = "HAT-1";
+  hat["quantity"] = 3;
+  json scarf = testing::vinted_product("Scarf", {});
+  scarf["sku"] = "SC-1";
+  auto result = service.import_products_detailed(json::array({exported, hat, scarf}), dir.path());
+  BOOST_TEST(result.ids.size() == 3u);
+  BOOST_TEST((result.updated == std::vector<int64_t>{by_id, by_sku}));
+  BOOST_REQUIRE(result.added.size() == 1u);
+  BOOST_TEST(service.products().get(by_id).price_cents == 999);
+  BOOST_TEST(service.products().get(by_sku).title == "Hat, red");
+  BOOST_TEST(service.products().get(by_sku).quantity == 3);
+  BOOST_TEST(service.products().get(result.added[0]).sku.value_or("") == "SC-1");
+  BOOST_TEST(count("SELECT COUNT(*) FROM products") == 3);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_import_with_a_bad_entry_changes_nothing, UpdateFixture) {
+  int64_t id = add("Coat", {{"sku", "COAT-1"}});
+  auto refuse = [&](const json& entries, const std::string& why) {
+    try {
+      service.import_products(entries, dir.path());
+      BOOST_ERROR("accepted " + entries.dump());
+    } catch (const AppError& e) {
+      BOOST_TEST(std::string(e.what()).find(why) != std::string::npos, e.what());
+    }
+    BOOST_TEST(count("SELECT COUNT(*) FROM products") == 1);
+    BOOST_TEST(service.products().get(id).title == "Coat");
+  };
+  json update = testing::vinted_product("Coat, changed", {});
+  update["id"] = id;
+  json unknown = testing::vinted_product("Ghost", {});
+  unknown["id"] = 999;
+  refuse(json::array({update, unknown}), "product #2 in the file: \"id\": product 999 does not");
+  json a = testing::vinted_product("A", {});
+  a["sku"] = "DUP";
+  json b = testing::vinted_product("B", {});
+  b["sku"] = "DUP";
+  refuse(json::array({update, a, b}), "product #3 in the file: \"sku\" \"DUP\"");
+  json negative = testing::vinted_product("N", {});
+  negative["quantity"] = -1;
+  refuse(json::array({update, negative}), "product #2 in the file: \"quantity\"");
+  json other = testing::vinted_product("Other", {});
+  other["id"] = id;
+  refuse(json::array({update, other}), "updated by an earlier entry");
+  json bad_id = testing::vinted_product("X", {});
+  bad_id["id"] = "1";
+  refuse(json::array({bad_id}), "\"id\" must be");
+}
+
+BOOST_AUTO_TEST_CASE(migration_7_keeps_the_rows_of_version_6) {
+  TempDir dir;
+  auto path = dir / "old.db";
+  {
+    store::Database db(path);
+    store::migrate(db);
+    db.exec_script(testing::kUndoNewestMigration);
+    BOOST_TEST(store::schema_version(db) == testing::kNewestSchema - 1);
+    db.exec(
+        "INSERT INTO products (title, price_cents, created_at, updated_at)"
+        " VALUES ('Old coat', 1500, 'x', 'x')");
+    // Imports before version 7 kept sku and quantity among the seller's own fields.
+    db.exec(
+        "INSERT INTO products (title, price_cents, attributes, created_at, updated_at) VALUES"
+        " ('Hat', 1, '{\"sku\": \"H-1\", \"quantity\": 3, \"notes\": 1}', 'x', 'x'),"
+        " ('Hat again', 1, '{\"sku\": \"H-1\"}', 'x', 'x'),"
+        " ('Odd', 1, '{\"sku\": 12, \"quantity\": -2}', 'x', 'x')");
+    db.exec(
+        "INSERT INTO listings (product_id, platform, status, created_at, updated_at)"
+        " VALUES (1, 'vinted', 'published', 'x', 'x')");
+  }
+  store::Database db(path);
+  store::migrate(db);
+  BOOST_TEST(store::schema_version(db) == 7);
+  auto q = db.query("SELECT title, price_cents, quantity, sku IS NULL FROM products");
+  BOOST_REQUIRE(q.step());
+  BOOST_TEST(q.text(0) == "Old coat");
+  BOOST_TEST(q.int64(1) == 1500);
+  BOOST_TEST(q.int64(2) == 1);
+  BOOST_TEST(q.int64(3) == 1);
+  auto moved = db.query("SELECT sku, quantity, attributes FROM products WHERE id = 2");
+  BOOST_REQUIRE(moved.step());
+  BOOST_TEST(moved.text(0) == "H-1");
+  BOOST_TEST(moved.int64(1) == 3);
+  BOOST_TEST(json::parse(moved.text(2)) == json({{"notes", 1}}));
+  auto kept = db.query("SELECT sku IS NULL, quantity, attributes FROM products WHERE id > 2");
+  BOOST_REQUIRE(kept.step());
+  BOOST_TEST(kept.int64(0) == 1);  // the oldest product has H-1
+  BOOST_TEST(json::parse(kept.text(2))["sku"] == "H-1");
+  BOOST_REQUIRE(kept.step());
+  BOOST_TEST(kept.int64(1) == 1);
+  BOOST_TEST(json::parse(kept.text(2))["sku"] == 12);
+  auto l = db.query("SELECT status, out_of_date FROM listings");
+  BOOST_REQUIRE(l.step());
+  BOOST_TEST(l.text(0) == "published");
+  BOOST_TEST(l.int64(1) == 0);
+  // The sku is unique when given; many products may have none.
+  db.exec(
+      "INSERT INTO products (title, price_cents, created_at, updated_at, sku)"
+      " VALUES ('A', 1, 'x', 'x', 'S'), ('B', 1, 'x', 'x', NULL), ('C', 1, 'x', 'x', NULL)");
+  BOOST_CHECK_THROW(db.exec("INSERT INTO products (title, price_cents, created_at, updated_at, sku)"
+                            " VALUES ('D', 1, 'x', 'x', 'S')"),
+                    std::exception);
+  BOOST_CHECK_THROW(db.exec("UPDATE products SET quantity = -1 WHERE id = 1"), std::exception);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,8 +21,9 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kValueOptions = {"--db",   "--status",  "--platform",  "--limit",
-                                             "--port", "--product", "--token-file"};
+const std::set<std::string> kValueOptions = {
+    "--db",         "--status",      "--platform", "--limit",       "--port",    "--product",
+    "--token-file", "--price-cents", "--title",    "--description", "--quantity"};
 const std::set<std::string> kFlags = {"--json",    "--help",    "-h",
                                       "--no-open", "--version", "--allow-outside-photos"};
 
@@ -61,6 +62,21 @@ Args parse(const std::vector<std::string>& argv) {
   }
   args.db = args.option("--db");
   return args;
+}
+
+// A whole number as given (range checks are the service's, with its messages).
+int64_t parse_integer(const std::string& text, const char* what) {
+  size_t used = 0;
+  int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) {
+    throw UsageError(std::string(what) + " must be a whole number, not \"" + text + "\"");
+  }
+  return value;
 }
 
 int64_t parse_id(const std::string& text, const char* what) {
@@ -183,10 +199,49 @@ class JsonArrayWriter {
 };
 
 int cmd_products(const Args& args, std::ostream& out) {
-  if (args.words.size() < 2) throw UsageError("products needs a subcommand: import, list or show");
+  if (args.words.size() < 2) {
+    throw UsageError("products needs a subcommand: import, list, show or update");
+  }
   const std::string& sub = args.words[1];
   if (args.flag("--allow-outside-photos") && sub != "import") {
     throw UsageError("--allow-outside-photos only applies to products import");
+  }
+  json changes = json::object();
+  if (auto v = args.option("--price-cents")) {
+    changes["price_cents"] = parse_integer(*v, "--price-cents");
+  }
+  if (auto v = args.option("--title")) changes["title"] = *v;
+  if (auto v = args.option("--description")) changes["description"] = *v;
+  if (auto v = args.option("--quantity")) changes["quantity"] = parse_integer(*v, "--quantity");
+  if (!changes.empty() && sub != "update") {
+    throw UsageError(
+        "--price-cents, --title, --description and --quantity only apply to "
+        "products update");
+  }
+  if (sub == "update") {
+    if (args.words.size() != 3 || changes.empty()) {
+      throw UsageError(
+          "usage: products update ID [--price-cents N] [--title T] [--description D] "
+          "[--quantity N] (at least one)");
+    }
+    int64_t id = parse_id(args.words[2], "ID");
+    changes["product_id"] = id;
+    auto service = open_service(args);
+    json result = service->invoke("products.update", changes, cli_caller());
+    if (args.flag("--json")) {
+      out << result.dump(2) << "\n";
+      return kOk;
+    }
+    const json& p = result["product"];
+    out << "product " << id << " updated: \"" << p["title"].get<std::string>() << "\", "
+        << p["price_cents"].get<int64_t>() << " cents " << p["currency"].get<std::string>()
+        << ", quantity " << p["quantity"].get<int64_t>() << "\n";
+    for (const auto& l : result["listings_out_of_date"]) {
+      out << "listing " << l["listing_id"] << " on " << l["platform"].get<std::string>()
+          << " is now out of date: `stoflow-host update " << l["platform"].get<std::string>() << " "
+          << id << "` will send the change\n";
+    }
+    return kOk;
   }
   auto service = open_service(args);
   if (sub == "import") {
@@ -195,11 +250,13 @@ int cmd_products(const Args& args, std::ostream& out) {
     }
     store::ImportOptions options;
     options.allow_outside_photos = args.flag("--allow-outside-photos");
-    auto ids = service->import_products_file(platform::from_utf8(args.words[2]), options);
+    auto result =
+        service->import_products_file_detailed(platform::from_utf8(args.words[2]), options);
     if (args.flag("--json")) {
-      out << json(ids).dump() << "\n";
+      // The ids in the file's order, added or updated: the shape scripts already read.
+      out << json(result.ids).dump() << "\n";
     } else {
-      for (int64_t id : ids) out << id << "\n";
+      for (int64_t id : result.ids) out << id << "\n";
     }
     return kOk;
   }
@@ -326,7 +383,12 @@ int cmd_listings(const Args& args, std::ostream& out) {
   for_each_row(*service, "listings.list", params, [&](const json& l) {
     out << "product " << l["product_id"] << " on " << l["platform"].get<std::string>() << ": "
         << l["status"].get<std::string>() << " " << text_or_dash(l["remote_id"]) << " "
-        << text_or_dash(l["url"]) << "\n";
+        << text_or_dash(l["url"]);
+    if (l.value("out_of_date", false)) {
+      out << " (out of date: the product changed since it was published; `stoflow-host update "
+          << l["platform"].get<std::string>() << " " << l["product_id"] << "` will send it)";
+    }
+    out << "\n";
   });
   return kOk;
 }
@@ -340,9 +402,15 @@ Usage:
   stoflow-host [--db PATH] products import FILE.json [--allow-outside-photos]
                                                         import products; prints their ids. Photo
                                                         paths must stay in FILE.json's folder
-                                                        unless --allow-outside-photos is given
+                                                        unless --allow-outside-photos is given.
+                                                        An entry with "id" (or a known "sku")
+                                                        updates that product
   stoflow-host [--db PATH] products list [--json]
   stoflow-host [--db PATH] products show ID
+  stoflow-host [--db PATH] products update ID [--price-cents N] [--title T] [--description D]
+                                              [--quantity N] [--json]
+                                                        change a product; its published listings
+                                                        are marked out of date
   stoflow-host [--db PATH] publish PLATFORM PRODUCT_ID...  queue publications; prints queue ids
   stoflow-host [--db PATH] queues [--status S] [--platform P] [--product ID] [--limit N] [--json]
                                                         newest first, streamed

@@ -298,6 +298,8 @@ void ApiServer::add_json(const char* method, const std::string& pattern, Handler
     server_.Get(pattern, wrapped);
   else if (m == "POST")
     server_.Post(pattern, wrapped);
+  else if (m == "PATCH")
+    server_.Patch(pattern, wrapped);
   else
     throw std::logic_error("unsupported method " + m);
 }
@@ -329,6 +331,21 @@ void ApiServer::add_routes() {
   });
   add_json("GET", R"(/api/products/([^/]+))", [this](const httplib::Request& req) {
     return call("products.get", {{"product_id", path_id(req, "product id")}});
+  });
+  // Photos by URL only, as for import: the body is products.update's fields.
+  add_json("PATCH", R"(/api/products/([^/]+))", [this](const httplib::Request& req) {
+    json body = parse_body(req);
+    if (!body.is_object()) throw invalid_params("the body must be a JSON object of changes");
+    if (body.contains("product_id")) {
+      throw invalid_params("the product is named by the path, not by \"product_id\"");
+    }
+    body["product_id"] = path_id(req, "product id");
+    if (body.contains("images")) {
+      // Photo downloads run on a connection of their own, as import's do.
+      service::Service updater(service::Config::from_environment(service_.db_path()));
+      return updater.invoke("products.update", body, caller_);
+    }
+    return call("products.update", body);
   });
   add_json("POST", "/api/products/import", [this](const httplib::Request& req) {
     json body = parse_body(req);

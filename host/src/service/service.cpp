@@ -136,7 +136,13 @@ json Service::invoke(const std::string& method, const json& params, const Caller
 std::vector<int64_t> Service::import_products(const json& products,
                                               const std::optional<fs::path>& base_dir,
                                               const store::ImportOptions& options) {
-  return products_->import(
+  return import_products_detailed(products, base_dir, options).ids;
+}
+
+store::ImportResult Service::import_products_detailed(const json& products,
+                                                      const std::optional<fs::path>& base_dir,
+                                                      const store::ImportOptions& options) {
+  return products_->import_detailed(
       products, base_dir, [this](const std::string& url) { return fetcher_->fetch(url); }, options);
 }
 
@@ -169,6 +175,11 @@ std::string read_catalogue(const fs::path& file) {
 
 std::vector<int64_t> Service::import_products_file(const fs::path& file,
                                                    const store::ImportOptions& options) {
+  return import_products_file_detailed(file, options).ids;
+}
+
+store::ImportResult Service::import_products_file_detailed(const fs::path& file,
+                                                           const store::ImportOptions& options) {
   std::string text = read_catalogue(file);
   json products;
   try {
@@ -177,7 +188,7 @@ std::vector<int64_t> Service::import_products_file(const fs::path& file,
     throw AppError(e.code(), file.string() + ": " + e.what(), e.data());
   }
   try {
-    return import_products(products, fs::absolute(file).parent_path(), options);
+    return import_products_detailed(products, fs::absolute(file).parent_path(), options);
   } catch (const AppError& e) {
     throw AppError(e.code(), file.string() + ": " + e.what(), e.data());
   }
@@ -250,6 +261,31 @@ void Service::register_methods() {
   methods_["products.get"] = [this](const json& params, const Caller&) {
     Params p(params);
     return store::to_json(products_->get(p.integer("product_id", 1, INT64_MAX)));
+  };
+  // Remote callers (the extension, the HTTP API) may only give photo URLs.
+  methods_["products.update"] = [this](const json& params, const Caller&) {
+    Params p(params);
+    int64_t id = p.integer("product_id", 1, INT64_MAX);
+    json fields = params;
+    fields.erase("product_id");
+    auto result =
+        products_->update(id, store::parse_changes(fields), std::nullopt,
+                          [this](const std::string& url) { return fetcher_->fetch(url); });
+    json stale = json::array();
+    for (const auto& listing : result.listings_out_of_date) {
+      stale.push_back({{"platform", listing.platform}, {"listing_id", listing.listing_id}});
+    }
+    json out = {{"product", store::to_json(result.product)}, {"listings_out_of_date", stale}};
+    if (!stale.empty()) {
+      std::string message = "the product changed after it was published: ";
+      for (size_t i = 0; i < result.listings_out_of_date.size(); ++i) {
+        const auto& l = result.listings_out_of_date[i];
+        message += (i ? "; " : "") + std::string("`stoflow-host update ") + l.platform + " " +
+                   std::to_string(id) + "` will send it to " + l.platform;
+      }
+      out["message"] = message;
+    }
+    return out;
   };
   methods_["products.list"] = [this](const json& params, const Caller&) {
     Params p(params);

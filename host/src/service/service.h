@@ -71,6 +71,12 @@ class Service {
   // Errors name the file.
   std::vector<int64_t> import_products_file(const std::filesystem::path& file,
                                             const store::ImportOptions& options = {});
+  // The same, saying which products were added and which updated.
+  store::ImportResult import_products_detailed(const nlohmann::json& products,
+                                               const std::optional<std::filesystem::path>& base_dir,
+                                               const store::ImportOptions& options = {});
+  store::ImportResult import_products_file_detailed(const std::filesystem::path& file,
+                                                    const store::ImportOptions& options = {});
 
   // blobs.read without the JSON: its params checked and the bytes read, for a
   // front end that encodes the reply itself (the native host writes the base64

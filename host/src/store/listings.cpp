@@ -48,7 +48,7 @@ void ListingStore::succeed(int64_t product_id, const std::string& platform, List
   if (remote) {
     db_.exec(
         "UPDATE listings SET status = ?, remote_id = ?, url = ?, error_message = NULL,"
-        " published_at = ?, updated_at = ? WHERE product_id = ? AND platform = ?",
+        " out_of_date = 0, published_at = ?, updated_at = ? WHERE product_id = ? AND platform = ?",
         to_string(status), remote->remote_id, remote->url, now, now, product_id, platform);
     return;
   }

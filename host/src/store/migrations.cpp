@@ -221,6 +221,28 @@ CREATE INDEX plugin_tasks_delayed ON plugin_tasks (available_at)
   WHERE status = 'pending' AND available_at > 0;
 DROP INDEX plugin_queue_active;
 )SQL"},
+      {7, "products can change", R"SQL(
+-- How many the seller has, and their own reference for it (unique when given).
+ALTER TABLE products ADD COLUMN quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 0);
+ALTER TABLE products ADD COLUMN sku TEXT;
+CREATE UNIQUE INDEX products_sku ON products (sku) WHERE sku IS NOT NULL;
+-- Imports kept "sku" and "quantity" among the seller's own fields: valid ones
+-- move to the columns (a sku on several products stays with the oldest only;
+-- the others keep theirs among their own fields).
+UPDATE products SET sku = m.sku, attributes = json_remove(products.attributes, '$.sku')
+  FROM (SELECT MIN(id) AS id, json_extract(attributes, '$.sku') AS sku FROM products
+         WHERE json_type(attributes, '$.sku') = 'text'
+           AND length(json_extract(attributes, '$.sku')) BETWEEN 1 AND 100
+         GROUP BY 2) AS m
+ WHERE products.id = m.id;
+UPDATE products SET quantity = json_extract(attributes, '$.quantity'),
+                    attributes = json_remove(attributes, '$.quantity')
+ WHERE json_type(attributes, '$.quantity') = 'integer'
+   AND json_extract(attributes, '$.quantity') BETWEEN 0 AND 10000;
+-- Set when a published product is changed: the listing online no longer
+-- matches the catalogue until it is sent again.
+ALTER TABLE listings ADD COLUMN out_of_date INTEGER NOT NULL DEFAULT 0;
+)SQL"},
   };
   return list;
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <set>
 
 #include "platform/files.h"
@@ -29,17 +30,19 @@ const std::set<std::string>& platform_keys() {
 }
 
 const std::set<std::string>& core_keys() {
-  static const std::set<std::string> keys = {"title", "description", "price_cents", "currency",
-                                             "images"};
+  static const std::set<std::string> keys = {"title",    "description", "price_cents", "currency",
+                                             "quantity", "sku",         "images"};
   return keys;
 }
 
-// Set by the store: a product exported with `products.list` imports again as a
-// new product.
+// Set by the store and ignored in a file ("id" names the product to update).
 const std::set<std::string>& assigned_keys() {
-  static const std::set<std::string> keys = {"id", "created_at", "updated_at"};
+  static const std::set<std::string> keys = {"created_at", "updated_at"};
   return keys;
 }
+
+constexpr int64_t kMaxQuantity = 10000;
+constexpr size_t kMaxSkuLength = 100;
 
 char lower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -60,17 +63,14 @@ std::optional<std::string> url_scheme(const std::string& source) {
 }
 
 struct ProductDraft {
-  std::string title;
-  std::string description;
-  int64_t price_cents = 0;
-  std::string currency = "EUR";
-  json attributes = json::object();
-  std::vector<std::string> image_sources;
+  std::optional<int64_t> target;  // the product this entry updates
+  ProductChanges changes;
   std::vector<ProductImage> images;
 };
 
 std::string product_label(const ProductDraft& draft, size_t index) {
-  return "product #" + std::to_string(index + 1) + " (\"" + draft.title + "\")";
+  return "product #" + std::to_string(index + 1) + " (\"" + draft.changes.title.value_or("") +
+         "\")";
 }
 
 [[noreturn]] void reject(size_t index, const std::string& why) {
@@ -79,51 +79,94 @@ std::string product_label(const ProductDraft& draft, size_t index) {
                  json{{"product_index", index}});
 }
 
-ProductDraft parse_product(const json& item, size_t index) {
-  if (!item.is_object()) reject(index, "must be a JSON object");
-  ProductDraft draft;
-  auto title = item.find("title");
-  if (title == item.end() || !title->is_string() || title->get<std::string>().empty()) {
-    reject(index, "\"title\" must be a non-empty string");
+using Fail = std::function<void(const std::string&)>;  // throws
+
+// The fields of one product, each checked; only those present are set.
+// Unknown keys are kept as the seller's own attributes when keep_unknown.
+ProductChanges read_fields(const json& item, const Fail& fail, bool keep_unknown) {
+  ProductChanges out;
+  if (auto t = item.find("title"); t != item.end()) {
+    if (!t->is_string() || t->get<std::string>().empty()) {
+      fail("\"title\" must be a non-empty string");
+    }
+    out.title = t->get<std::string>();
   }
-  draft.title = *title;
   if (auto d = item.find("description"); d != item.end() && !d->is_null()) {
-    if (!d->is_string()) reject(index, "\"description\" must be a string");
-    draft.description = *d;
+    if (!d->is_string()) fail("\"description\" must be a string");
+    out.description = d->get<std::string>();
   }
-  auto price = item.find("price_cents");
-  if (price == item.end() || !price->is_number_integer() || price->get<int64_t>() < 0) {
-    reject(index, "\"price_cents\" must be a whole number of cents, 0 or more");
+  if (auto price = item.find("price_cents"); price != item.end()) {
+    if (!price->is_number_integer() || price->get<int64_t>() < 0) {
+      fail("\"price_cents\" must be a whole number of cents, 0 or more");
+    }
+    out.price_cents = price->get<int64_t>();
   }
-  draft.price_cents = *price;
   if (auto c = item.find("currency"); c != item.end()) {
     if (!c->is_string() || c->get<std::string>().size() != 3) {
-      reject(index, "\"currency\" must be a three-letter ISO 4217 code such as \"EUR\"");
+      fail("\"currency\" must be a three-letter ISO 4217 code such as \"EUR\"");
     }
-    draft.currency = *c;
-    for (auto& ch : draft.currency)
-      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string currency = *c;
+    for (auto& ch : currency) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    out.currency = currency;
+  }
+  if (auto q = item.find("quantity"); q != item.end()) {
+    if (!q->is_number_integer() || q->get<int64_t>() < 0 || q->get<int64_t>() > kMaxQuantity) {
+      fail("\"quantity\" must be a whole number from 0 to " + std::to_string(kMaxQuantity));
+    }
+    out.quantity = q->get<int64_t>();
+  }
+  if (auto k = item.find("sku"); k != item.end() && !k->is_null()) {
+    if (!k->is_string() || k->get<std::string>().empty() ||
+        k->get<std::string>().size() > kMaxSkuLength) {
+      fail("\"sku\" must be a non-empty string of at most " + std::to_string(kMaxSkuLength) +
+           " characters");
+    }
+    out.sku = k->get<std::string>();
   }
   if (auto images = item.find("images"); images != item.end()) {
-    if (!images->is_array()) reject(index, "\"images\" must be an array of paths or URLs");
+    if (!images->is_array()) fail("\"images\" must be an array of paths or URLs");
     if (images->size() > kMaxImagesPerProduct) {
-      reject(index, "at most " + std::to_string(kMaxImagesPerProduct) + " images per product");
+      fail("at most " + std::to_string(kMaxImagesPerProduct) + " images per product");
     }
-    for (const auto& source : *images) {
+    std::vector<std::string> sources;
+    for (const auto& entry : *images) {
+      // An exported product's photos are objects: their "source" is read again.
+      const json& source = entry.is_object() && entry.contains("source") ? entry["source"] : entry;
       if (!source.is_string() || source.get<std::string>().empty()) {
-        reject(index, "every entry of \"images\" must be a non-empty string");
+        fail("every entry of \"images\" must be a non-empty string");
       }
-      draft.image_sources.push_back(source);
+      sources.push_back(source);
     }
+    out.image_sources = sources;
   }
-  // Fields of the seller's own catalogue (sku, notes, ...) are kept with the
+  // Fields of the seller's own catalogue (notes, ...) are kept with the
   // product and shown back, so nothing they imported is silently dropped.
   for (const auto& [key, value] : item.items()) {
-    if (core_keys().contains(key) || assigned_keys().contains(key)) continue;
-    if (platform_keys().contains(key) && !value.is_object()) {
-      reject(index, "\"" + key + "\" must be an object of attributes");
+    if (core_keys().contains(key) || assigned_keys().contains(key) || key == "id") continue;
+    if (platform_keys().contains(key)) {
+      if (!value.is_object()) fail("\"" + key + "\" must be an object of attributes");
+    } else if (!keep_unknown) {
+      fail("\"" + key + "\" is not a field of a product that can be changed");
     }
-    draft.attributes[key] = value;
+    out.attributes[key] = value;
+  }
+  return out;
+}
+
+ProductDraft parse_product(const json& item, size_t index) {
+  if (!item.is_object()) reject(index, "must be a JSON object");
+  Fail fail = [index](const std::string& why) { reject(index, why); };
+  ProductDraft draft;
+  if (auto id = item.find("id"); id != item.end()) {
+    if (!id->is_number_integer() || id->get<int64_t>() < 1) {
+      reject(index, "\"id\" must be the id of a product in the catalogue (a whole number)");
+    }
+    draft.target = id->get<int64_t>();
+  }
+  draft.changes = read_fields(item, fail, true);
+  if (!draft.changes.title) reject(index, "\"title\" must be a non-empty string");
+  if (!draft.changes.price_cents) {
+    reject(index, "\"price_cents\" must be a whole number of cents, 0 or more");
   }
   return draft;
 }
@@ -266,6 +309,8 @@ json to_json(const Product& product) {
               {"description", product.description},
               {"price_cents", product.price_cents},
               {"currency", product.currency},
+              {"quantity", product.quantity},
+              {"sku", product.sku ? json(*product.sku) : json(nullptr)},
               {"images", images},
               {"created_at", product.created_at},
               {"updated_at", product.updated_at}};
@@ -275,49 +320,171 @@ json to_json(const Product& product) {
   return out;
 }
 
-std::vector<int64_t> ProductStore::import(const json& products,
-                                          const std::optional<fs::path>& base_dir,
-                                          const PhotoFetcher& fetch_url,
-                                          const ImportOptions& options) {
+ProductChanges parse_changes(const json& fields) {
+  if (!fields.is_object()) throw invalid_params("the changes must be a JSON object");
+  Fail fail = [](const std::string& why) { throw invalid_params(why); };
+  ProductChanges changes = read_fields(fields, fail, false);
+  if (fields.contains("id")) fail("\"id\" cannot be changed");
+  return changes;
+}
+
+ImportResult ProductStore::import_detailed(const json& products,
+                                           const std::optional<fs::path>& base_dir,
+                                           const PhotoFetcher& fetch_url,
+                                           const ImportOptions& options) {
   if (!products.is_array()) {
     throw invalid_params("the import file must hold a JSON array of products");
   }
   std::vector<ProductDraft> drafts;
   for (size_t i = 0; i < products.size(); ++i) drafts.push_back(parse_product(products[i], i));
+  // Which product each entry updates, checked before any photo is copied:
+  // "id" must exist, a "sku" names its product, and no product or sku twice.
+  std::set<std::string> skus;
+  std::set<int64_t> targets;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    auto& draft = drafts[i];
+    const auto& sku = draft.changes.sku;
+    if (sku && !skus.insert(*sku).second) {
+      reject(i, "\"sku\" \"" + *sku + "\" is given to an earlier product of the file too");
+    }
+    std::optional<int64_t> owner;
+    if (sku) {
+      auto q = db_.query("SELECT id FROM products WHERE sku = ?", *sku);
+      if (q.step()) owner = q.int64(0);
+    }
+    if (draft.target) {
+      if (!find(*draft.target)) {
+        reject(i, "\"id\": product " + std::to_string(*draft.target) +
+                      " does not exist (leave \"id\" out to add a new product)");
+      }
+      if (owner && *owner != *draft.target) {
+        reject(i, "\"sku\" \"" + *sku + "\" belongs to product " + std::to_string(*owner));
+      }
+    } else {
+      draft.target = owner;
+    }
+    if (draft.target && !targets.insert(*draft.target).second) {
+      reject(i, "product " + std::to_string(*draft.target) +
+                    " is updated by an earlier entry of the file too");
+    }
+  }
   // Photos are copied before the transaction: blobs are content-addressed, so
   // a copy left behind by a later failure is harmless and reused next time.
   for (size_t i = 0; i < drafts.size(); ++i) {
     int position = 0;
-    for (const auto& source : drafts[i].image_sources) {
+    for (const auto& source :
+         drafts[i].changes.image_sources.value_or(std::vector<std::string>{})) {
       drafts[i].images.push_back(
           store_image(blobs_, source, base_dir, fetch_url, options, drafts[i], i, position++));
     }
   }
 
-  std::vector<int64_t> ids;
+  ImportResult result;
   Transaction tx(db_);
   std::string now = now_iso();
   for (const auto& draft : drafts) {
-    db_.exec(
-        "INSERT INTO products (title, description, price_cents, currency, attributes, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        draft.title, draft.description, draft.price_cents, draft.currency, draft.attributes.dump(),
-        now, now);
-    int64_t id = db_.last_insert_id();
-    for (const auto& image : draft.images) {
+    const auto& c = draft.changes;
+    int64_t id = 0;
+    if (draft.target) {
+      id = *draft.target;
+      std::optional<std::vector<ProductImage>> images;
+      if (c.image_sources) images = draft.images;
+      apply(id, c, images, now);
+      result.updated.push_back(id);
+    } else {
       db_.exec(
-          "INSERT OR IGNORE INTO blobs (sha256, size, content_type, created_at) VALUES (?, ?, ?, "
-          "?)",
-          image.sha256, image.size, image.content_type, now);
-      db_.exec(
-          "INSERT INTO product_images (product_id, position, blob_sha256, filename, source)"
-          " VALUES (?, ?, ?, ?, ?)",
-          id, image.position, image.sha256, image.filename, image.source);
+          "INSERT INTO products (title, description, price_cents, currency, quantity, sku,"
+          " attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          *c.title, c.description.value_or(""), *c.price_cents, c.currency.value_or("EUR"),
+          c.quantity.value_or(1), c.sku, c.attributes.dump(), now, now);
+      id = db_.last_insert_id();
+      write_images(id, draft.images, now);
+      result.added.push_back(id);
     }
-    ids.push_back(id);
+    result.ids.push_back(id);
   }
   tx.commit();
-  return ids;
+  return result;
+}
+
+void ProductStore::write_images(int64_t id, const std::vector<ProductImage>& images,
+                                const std::string& now) {
+  for (const auto& image : images) {
+    db_.exec(
+        "INSERT OR IGNORE INTO blobs (sha256, size, content_type, created_at) VALUES (?, ?, ?, ?)",
+        image.sha256, image.size, image.content_type, now);
+    db_.exec(
+        "INSERT INTO product_images (product_id, position, blob_sha256, filename, source)"
+        " VALUES (?, ?, ?, ?, ?)",
+        id, image.position, image.sha256, image.filename, image.source);
+  }
+}
+
+std::vector<OutOfDateListing> ProductStore::apply(
+    int64_t id, const ProductChanges& c, const std::optional<std::vector<ProductImage>>& images,
+    const std::string& now) {
+  if (c.title) db_.exec("UPDATE products SET title = ? WHERE id = ?", *c.title, id);
+  if (c.description) {
+    db_.exec("UPDATE products SET description = ? WHERE id = ?", *c.description, id);
+  }
+  if (c.price_cents) {
+    db_.exec("UPDATE products SET price_cents = ? WHERE id = ?", *c.price_cents, id);
+  }
+  if (c.currency) db_.exec("UPDATE products SET currency = ? WHERE id = ?", *c.currency, id);
+  if (c.quantity) db_.exec("UPDATE products SET quantity = ? WHERE id = ?", *c.quantity, id);
+  if (c.sku) {
+    auto q = db_.query("SELECT id FROM products WHERE sku = ? AND id != ?", *c.sku, id);
+    if (q.step()) {
+      throw invalid_params("\"sku\" \"" + *c.sku + "\" belongs to product " +
+                           std::to_string(q.int64(0)));
+    }
+    db_.exec("UPDATE products SET sku = ? WHERE id = ?", *c.sku, id);
+  }
+  if (!c.attributes.empty()) {
+    json attributes = json::object();
+    {
+      auto q = db_.query("SELECT attributes FROM products WHERE id = ?", id);
+      if (q.step()) attributes = json::parse(q.text(0));
+    }
+    for (const auto& [key, value] : c.attributes.items()) attributes[key] = value;
+    db_.exec("UPDATE products SET attributes = ? WHERE id = ?", attributes.dump(), id);
+  }
+  if (images) {
+    db_.exec("DELETE FROM product_images WHERE product_id = ?", id);
+    write_images(id, *images, now);
+  }
+  db_.exec("UPDATE products SET updated_at = ? WHERE id = ?", now, id);
+  db_.exec("UPDATE listings SET out_of_date = 1 WHERE product_id = ? AND status = 'published'", id);
+  std::vector<OutOfDateListing> out;
+  auto q = db_.query(
+      "SELECT platform, id FROM listings WHERE product_id = ? AND status = 'published'"
+      " ORDER BY platform",
+      id);
+  while (q.step()) out.push_back({q.text(0), q.int64(1)});
+  return out;
+}
+
+UpdateResult ProductStore::update(int64_t id, const ProductChanges& changes,
+                                  const std::optional<fs::path>& base_dir,
+                                  const PhotoFetcher& fetch_url, const ImportOptions& options) {
+  get(id);  // not_found before any photo is fetched
+  std::optional<std::vector<ProductImage>> images;
+  if (changes.image_sources) {
+    ProductDraft draft{id, changes, {}};
+    images.emplace();
+    int position = 0;
+    for (const auto& source : *changes.image_sources) {
+      images->push_back(
+          store_image(blobs_, source, base_dir, fetch_url, options, draft, 0, position++));
+    }
+  }
+  UpdateResult result;
+  Transaction tx(db_);
+  if (!find(id)) throw not_found("product " + std::to_string(id) + " does not exist");
+  result.listings_out_of_date = apply(id, changes, images, now_iso());
+  tx.commit();
+  result.product = get(id);
+  return result;
 }
 
 std::optional<std::string> ProductStore::photo_type(const std::string& sha256) {
@@ -342,8 +509,8 @@ std::vector<ProductImage> ProductStore::load_images(int64_t product_id) {
 
 namespace {
 constexpr const char* kProductColumns =
-    "SELECT id, title, description, price_cents, currency, attributes, created_at, updated_at"
-    " FROM products";
+    "SELECT id, title, description, price_cents, currency, attributes, created_at, updated_at,"
+    " quantity, sku FROM products";
 
 Product read_product(Statement& q) {
   Product p;
@@ -355,6 +522,8 @@ Product read_product(Statement& q) {
   p.attributes = json::parse(q.text(5));
   p.created_at = q.text(6);
   p.updated_at = q.text(7);
+  p.quantity = q.int64(8);
+  if (!q.is_null(9)) p.sku = q.text(9);
   return p;
 }
 }  // namespace

@@ -101,7 +101,8 @@ json listing_view(const Statement& q) {
           {"error_message", optional_text(q, 6)},
           {"created_at", q.text(7)},
           {"updated_at", q.text(8)},
-          {"published_at", optional_text(q, 9)}};
+          {"published_at", optional_text(q, 9)},
+          {"out_of_date", q.int64(10) != 0}};
 }
 
 }  // namespace
@@ -157,7 +158,8 @@ json QueueViews::listings(const ListingFilter& filter) {
   }
   auto q = db_.query(
       "SELECT id, product_id, platform, status, remote_id, url, error_message, created_at,"
-      " updated_at, published_at FROM listings WHERE id > ?1 AND (?2 IS NULL OR product_id = ?2)"
+      " updated_at, published_at, out_of_date FROM listings WHERE id > ?1 AND (?2 IS NULL OR "
+      "product_id = ?2)"
       " AND (?3 IS NULL OR platform = ?3) AND (?4 IS NULL OR status = ?4) ORDER BY id LIMIT ?5",
       filter.after_id, filter.product_id, filter.platform, filter.status, filter.limit);
   json out = json::array();
