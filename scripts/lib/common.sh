@@ -11,7 +11,7 @@ STOFLOW_BUILD_PACKAGES=(
   build-essential cmake pkg-config clang-format dpkg-dev
   libsqlite3-dev sqlite3 nlohmann-json3-dev libcurl4-openssl-dev zlib1g-dev
   libboost-test-dev
-  nodejs openssl ca-certificates shellcheck
+  nodejs openssl ca-certificates shellcheck zip unzip
 )
 
 # The real browsers of the end-to-end tests and the demo, and the NSS tools
