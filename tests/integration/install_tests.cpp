@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 namespace fs = std::filesystem;
@@ -192,7 +193,9 @@ json browser_in(const json& report, const std::string& name) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(install_command)
+BOOST_AUTO_TEST_SUITE(install_command,
+                      *not_yet_on_windows("install and uninstall: the registry side of "
+                                          "install/registry.h is still to write"))
 
 BOOST_AUTO_TEST_CASE(installs_for_every_linux_browser_per_user) {
   Machine m;

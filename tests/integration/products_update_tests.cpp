@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "harness.h"
+#include "windows_run.h"
 
 using namespace stoflow::testing;
 
@@ -148,7 +149,8 @@ BOOST_AUTO_TEST_CASE(stdio_products_update_and_clear_errors) {
   BOOST_TEST(host.result_of("hello")["host"] == "stoflow-host");  // still running
 }
 
-BOOST_AUTO_TEST_CASE(http_patch_updates_with_the_token_only) {
+BOOST_AUTO_TEST_CASE(http_patch_updates_with_the_token_only,
+                     *not_yet_on_windows("serve (the HTTP server) is not built for Windows")) {
   HostEnv env;
   int64_t id = env.import(json::array({with(vinted_product("Coat", {}), {{"sku", "C"}})}))[0];
   int64_t other = env.import(json::array({with(vinted_product("Hat", {}), {{"sku", "H"}})}))[0];
