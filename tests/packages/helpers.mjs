@@ -31,16 +31,5 @@ export function ok(name, args, options = {}) {
   return res.stdout;
 }
 
-/** Every file (not directory) under dir, relative and sorted. */
-export function listFiles(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir);
-  return out.sort();
-}
+// Every file (not directory) under dir, relative and sorted: the installer suite's walker.
+export { listFiles } from '../installer/helpers.mjs';
