@@ -171,7 +171,13 @@ async function readAllChunks(id, expectedSize, readChunk, chunkBytes, window) {
 export async function assembleBlob(ref, readChunk, { chunkBytes = BLOB_CHUNK_BYTES, window = BLOB_READ_WINDOW, subtle = globalThis.crypto.subtle } = {}) {
   const { id, expectedSize } = validateRef(ref);
   const { bytes, reportedSize } = await readAllChunks(id, expectedSize, readChunk, chunkBytes, Math.max(1, window));
-  for (const size of [expectedSize, reportedSize]) {
+  return verifiedBlob(ref, id, bytes, [expectedSize, reportedSize], subtle);
+}
+
+// The bytes of `ref` once their size matches every size announced for them and their SHA-256 is
+// the blob's id, with the file name and type the upload needs.
+async function verifiedBlob(ref, id, bytes, announcedSizes, subtle) {
+  for (const size of announcedSizes) {
     if (size !== undefined && size !== bytes.length) {
       throw new BlobError(`blob ${id} has ${bytes.length} bytes, expected ${size}`);
     }
@@ -209,16 +215,7 @@ export async function fetchBlob(ref, openBlob, { fetch: fetchFn = globalThis.fet
   const response = await fetchFn(opened.url, { method: "GET", credentials: "omit", cache: "no-store", redirect: "error", signal });
   if (!response.ok) throw new BlobError(`the loopback answered HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
-  for (const size of [expectedSize, opened.size]) {
-    if (size !== undefined && size !== bytes.length) throw new BlobError(`blob ${id} has ${bytes.length} bytes, expected ${size}`);
-  }
-  const digest = await sha256Hex(bytes, subtle);
-  if (digest !== id) throw new BlobError(`blob ${id} failed its SHA-256 check (got ${digest})`);
-  return {
-    bytes,
-    filename: typeof ref.filename === "string" && ref.filename ? ref.filename : "file",
-    contentType: typeof ref.content_type === "string" && ref.content_type ? ref.content_type : "application/octet-stream",
-  };
+  return verifiedBlob(ref, id, bytes, [expectedSize, opened.size], subtle);
 }
 
 const METHOD_NOT_FOUND = -32601;

@@ -66,14 +66,6 @@ struct Machine {
   }
 };
 
-json browser_in(const json& report, const std::string& name) {
-  for (const auto& b : report["browsers"]) {
-    if (b["browser"] == name) return b;
-  }
-  BOOST_FAIL("no " << name << " in the report");
-  return nullptr;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(

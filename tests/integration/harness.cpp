@@ -244,4 +244,12 @@ int connect_loopback(int port) {
   return fd;
 }
 
+json browser_in(const json& report, const std::string& name) {
+  for (const auto& b : report["browsers"]) {
+    if (b["browser"] == name) return b;
+  }
+  BOOST_FAIL("no " << name << " in the report");
+  return nullptr;
+}
+
 }  // namespace stoflow::testing

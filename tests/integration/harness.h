@@ -73,4 +73,7 @@ std::string read_blob(HostProcess& host, const json& file_ref);
 // A Vinted-like response for a leased task; photo ids are 1000 + task id.
 json vinted_response(const json& task);
 
+// The entry of `doctor --json`'s report for one browser; fails the test when there is none.
+json browser_in(const json& report, const std::string& name);
+
 }  // namespace stoflow::testing

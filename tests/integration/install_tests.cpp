@@ -183,14 +183,6 @@ std::set<fs::path> files_of(const std::vector<Expected>& expected) {
   return files;
 }
 
-json browser_in(const json& report, const std::string& name) {
-  for (const auto& b : report["browsers"]) {
-    if (b["browser"] == name) return b;
-  }
-  BOOST_FAIL("no " << name << " in the report");
-  return nullptr;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(install_command,

@@ -80,14 +80,13 @@ int64_t parse_integer(const std::string& text, const char* what) {
 }
 
 int64_t parse_id(const std::string& text, const char* what) {
-  size_t used = 0;
   int64_t value = 0;
   try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+    value = parse_integer(text, what);
+  } catch (const UsageError&) {
+    value = 0;  // said below, as "positive"
   }
-  if (used != text.size() || value <= 0) {
+  if (value <= 0) {
     throw UsageError(std::string(what) + " must be a positive whole number, not \"" + text + "\"");
   }
   return value;
